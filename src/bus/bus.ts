@@ -16,7 +16,6 @@
  *   reconcile with the store.
  */
 
-export type RoomChange = 'room-created' | 'room-updated' | 'room-deleted'
 
 export type BusEvent =
   /** A message was stored in roomId; messageId is its id (the room's newest known id). */
@@ -25,8 +24,13 @@ export type BusEvent =
   | { type: 'typing'; roomId: number; userId: number }
   /** userId moved their read marker in roomId (their other tabs clear the badge). */
   | { type: 'read'; roomId: number; userId: number; messageId: number }
-  /** A room changed for userId: gained, renamed or membership changed, or lost. */
-  | { type: RoomChange; roomId: number; userId: number }
+  /**
+   * On a user topic: userId gained the room (created, added, joined) or lost it (left,
+   * removed). sinceId: messages of the room newer than it are the user's to receive live.
+   */
+  | { type: 'room-created' | 'room-left'; roomId: number; userId: number; sinceId?: number }
+  /** On a room topic: its name or participants changed, or it was deleted (userId: who did it). */
+  | { type: 'room-updated' | 'room-deleted'; roomId: number; userId?: number }
   /** A session of userId ended (logout): streams opened with it close. */
   | { type: 'session-revoked'; userId: number; sessionId: number }
 

@@ -1,0 +1,55 @@
+import { Elysia } from 'elysia'
+import type { Deps } from './deps'
+import { errorResponse, mapError } from './http/error-mapping'
+import { checkDeclaredLength, parseJsonBody } from './http/json-body'
+import { authRoutes } from './modules/auth'
+import { createAuthPlugin } from './modules/auth/plugin'
+import { docsRoutes } from './modules/docs'
+import { messageRoutes } from './modules/messages'
+import { opsRoutes } from './modules/ops'
+import { roomRoutes } from './modules/rooms'
+import { streamRoutes } from './modules/stream'
+import { userRoutes } from './modules/users'
+import { webRoutes } from './modules/web'
+import { VERSION } from './version'
+
+/**
+ * The HTTP application: cross-cutting request handling (body parsing, errors, logging,
+ * metrics) and the feature modules. No side effects: main.ts listens, tests build their own.
+ */
+export function createApp(deps: Deps) {
+  const { log, metrics } = deps
+  const authPlugin = createAuthPlugin(deps.auth)
+  const started = new WeakMap<Request, number>()
+
+  return new Elysia()
+    .onRequest(({ request }) => {
+      started.set(request, performance.now())
+      checkDeclaredLength(request)
+    })
+    .onParse(({ request }) => parseJsonBody(request))
+    .onError(({ code, error, request, route }) => mapError(code, error, log, route ?? new URL(request.url).pathname))
+    .onAfterResponse(({ request, route, set }) => {
+      const start = started.get(request)
+      if (start === undefined) return
+      const seconds = (performance.now() - start) / 1000
+      const status = typeof set.status === 'number' ? set.status : 200
+      const routeName = route || 'unmatched'
+      metrics.httpRequests.inc({ method: request.method, route: routeName, status })
+      metrics.httpDuration.observe(seconds, { method: request.method, route: routeName })
+      if (log.enabled('info')) {
+        log.info('request', { method: request.method, route: routeName, status, ms: Math.round(seconds * 10_000) / 10 })
+      }
+    })
+    .use(docsRoutes(VERSION))
+    .use(opsRoutes({ store: deps.store, bus: deps.bus, metrics, usesRedis: deps.config.redisUrl !== undefined }))
+    .use(authRoutes({ auth: deps.auth, authPlugin, presence: deps.presence }))
+    .use(userRoutes({ users: deps.users, authPlugin }))
+    .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
+    .use(messageRoutes({ messages: deps.messages, authPlugin }))
+    .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin }))
+    .use(webRoutes)
+    .all('*', () => errorResponse('not_found', 'no such route'), { detail: { hide: true } })
+}
+
+export type App = ReturnType<typeof createApp>

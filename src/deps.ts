@@ -1,0 +1,100 @@
+import type { Bus, Presence } from './bus/bus'
+import { createMemoryBus, createMemoryPresence } from './bus/memory'
+import type { Config } from './config'
+import type { Logger } from './log'
+import { createMetrics, type Metrics } from './metrics'
+import { createAuthService, type AuthService } from './modules/auth/service'
+import { createMessageService, type MessageService } from './modules/messages/service'
+import { createRoomService, type RoomService } from './modules/rooms/service'
+import { createUserService, type UserService } from './modules/users/service'
+import { createSqliteStore } from './store/sqlite'
+import type { Store } from './store/store'
+import { createStreamHub, type StreamHub } from './stream/hub'
+
+export interface Deps {
+  config: Config
+  log: Logger
+  metrics: Metrics
+  store: Store
+  bus: Bus
+  presence: Presence
+  auth: AuthService
+  users: UserService
+  rooms: RoomService
+  messages: MessageService
+  streams: StreamHub
+  /** Stops timers and closes the bus, presence and store (after the server stopped). */
+  close(): Promise<void>
+}
+
+/**
+ * Builds everything the app needs from the configuration. The only place that picks concrete
+ * implementations: SQLite for the store, Redis or in-process for the bus and presence.
+ */
+export async function createDeps(config: Config, log: Logger): Promise<Deps> {
+  const metrics = createMetrics()
+  const store = countStoredMessages(createSqliteStore(config.databasePath), metrics)
+  const { bus, presence } = await createMessaging(config, log)
+  const auth = createAuthService({ store, bus, allowRegistration: config.allowRegistration, sessionTtlDays: config.sessionTtlDays })
+  const users = createUserService({ store, presence })
+  const rooms = createRoomService({ store, bus, presence })
+  const messages = createMessageService({ store, bus, rooms, messagesPerMinute: config.rateLimitMessagesPerMinute })
+  const streams = await createStreamHub({
+    store,
+    bus,
+    presence,
+    metrics,
+    log,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    maxQueuedBytes: config.streamMaxBufferBytes,
+    safetyPoll: config.redisUrl !== undefined,
+  })
+
+  return {
+    config,
+    log,
+    metrics,
+    store,
+    bus,
+    presence,
+    auth,
+    users,
+    rooms,
+    messages,
+    streams,
+    async close() {
+      streams.stop()
+      await Promise.allSettled([bus.close(), presence.close()])
+      store.close()
+    },
+  }
+}
+
+async function createMessaging(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+  if (config.redisUrl === undefined) return { bus: createMemoryBus(), presence: createMemoryPresence() }
+  // Loaded only in Redis mode: with the in-process bus, no Redis code is on the path.
+  const { createRedisBus } = await import('./bus/redis')
+  const { createRedisPresence } = await import('./bus/redis-presence')
+  const instanceId = crypto.randomUUID()
+  const redisLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](msg, fields)
+  return {
+    bus: createRedisBus({ url: config.redisUrl, instanceId, log: redisLog }),
+    presence: createRedisPresence({ url: config.redisUrl, instanceId, log: redisLog }),
+  }
+}
+
+/** Counts every message the store writes (posts, JOIN, LEAVE), whichever service wrote it. */
+function countStoredMessages(store: Store, metrics: Metrics): Store {
+  const counted = <A extends unknown[], R>(write: (...args: A) => Promise<R>, stored: (result: R) => boolean) =>
+    async (...args: A) => {
+      const result = await write(...args)
+      if (stored(result)) metrics.messagesStored.inc()
+      return result
+    }
+  return {
+    ...store,
+    postMessage: counted(store.postMessage, (r) => r.created),
+    addParticipant: counted(store.addParticipant, (r) => r !== null),
+    removeParticipant: counted(store.removeParticipant, (r) => r !== null),
+  }
+}

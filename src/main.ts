@@ -1,0 +1,54 @@
+import { createApp } from './app'
+import { ConfigError, parseConfig, prepareDatabaseFolder } from './config'
+import { createDeps } from './deps'
+import { createLogger } from './log'
+import { SchemaTooNewError } from './store/migrations'
+import { VERSION } from './version'
+
+/** The only file with side effects: configuration -> dependencies -> app -> listen -> signals. */
+async function main() {
+  const request = parseConfig(process.argv.slice(2), process.env)
+  if (request.kind === 'help') return console.log(request.text)
+  if (request.kind === 'version') return console.log(VERSION)
+  const { config } = request
+  prepareDatabaseFolder(config.databasePath)
+
+  const log = createLogger(config.logLevel)
+  const deps = await createDeps(config, log)
+  const app = createApp(deps).listen({
+    port: config.port,
+    hostname: config.host,
+    // A second process on the same port must fail, not silently share the traffic.
+    reusePort: false,
+    idleTimeout: 30,
+    maxRequestBodySize: 1024 * 1024,
+  })
+  const server = app.server!
+  console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${config.databasePath}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
+
+  let stopping = false
+  async function shutdown(signal: string) {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { signal })
+    const deadline = setTimeout(() => process.exit(0), 9000)
+    // End the streams first (their final chunk goes out), then let in-flight requests finish.
+    deps.streams.endAll()
+    await server.stop(false)
+    await deps.close()
+    clearTimeout(deadline)
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError || error instanceof SchemaTooNewError) {
+    console.error(`chat-server: ${error.message}`)
+  } else {
+    const code = (error as { code?: string })?.code
+    console.error(`chat-server: failed to start: ${code === 'EADDRINUSE' ? 'the port is already in use' : (error as Error)?.message ?? String(error)}`)
+  }
+  process.exit(1)
+})

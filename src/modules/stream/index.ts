@@ -1,0 +1,109 @@
+import { Elysia, sse, t } from 'elysia'
+import { badRequest } from '../../errors'
+import { RETRY_MS } from '../../stream/frames'
+import type { StreamHub } from '../../stream/hub'
+import type { Subscription } from '../../stream/subscription'
+import type { AuthPlugin } from '../auth/plugin'
+import { ErrorResponse } from '../common/model'
+import { RoomParams } from '../rooms/model'
+import type { RoomService } from '../rooms/service'
+
+const StreamQuery = t.Object({
+  lastEventId: t.Optional(t.String({ description: 'for clients that cannot set the Last-Event-ID header' })),
+})
+
+const errorDoc = (description: string) => ({ description, content: { 'application/json': { schema: ErrorResponse } } })
+
+/** The stream's OpenAPI responses (a generator route has no response schema to derive them from). */
+const streamResponses = {
+  200: {
+    description:
+      'text/event-stream: `retry:` first, then `message` events (id = message id, data = Message), `typing`, `room-created`, `room-updated`, `room-deleted` and `read` events (data = JSON, no id), and `: ping` comments',
+    content: { 'text/event-stream': { schema: { type: 'string' as const } } },
+  },
+  400: errorDoc('bad Last-Event-ID'),
+  401: errorDoc('no session'),
+  404: errorDoc('no such room, or a private room the caller is not in'),
+}
+
+/** The Last-Event-ID header, else ?lastEventId=: a message id (0 allowed), or 400. */
+function resumePoint(header: string | undefined, query: string | undefined): number | undefined {
+  const raw = header?.trim() || query?.trim()
+  if (!raw) return undefined
+  if (!/^\d{1,15}$/.test(raw)) throw badRequest('Last-Event-ID: must be a message id (a non-negative integer)')
+  return Number(raw)
+}
+
+type Server = { timeout(request: Request, seconds: number): void } | null
+
+export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHub; rooms: RoomService; authPlugin: AuthPlugin }) {
+  /**
+   * Writes a subscription to the response: the retry hint, then whatever it queues, as fast as
+   * the client reads. The generator's `finally` forgets the stream however it ends.
+   */
+  async function* pipe(sub: Subscription, request: Request, server: Server, set: { headers: Record<string, unknown> }) {
+    set.headers['cache-control'] = 'no-cache'
+    set.headers['x-accel-buffering'] = 'no'
+    // Heartbeats keep the stream busy; the server's idle timeout must not cut a quiet one.
+    server?.timeout(request, 0)
+    const onAbort = () => sub.end('client-gone')
+    request.signal.addEventListener('abort', onAbort)
+    try {
+      yield sse({ retry: RETRY_MS })
+      for (;;) {
+        if (sub.catchingUp) await streams.replay(sub)
+        else await sub.waitForWork()
+        const chunk = sub.take()
+        if (sub.ended === 'too-slow') {
+          // The client stopped reading: close the connection once it stays idle.
+          server?.timeout(request, 1)
+          return
+        }
+        if (chunk) yield chunk
+        if (sub.ended) return
+      }
+    } finally {
+      request.signal.removeEventListener('abort', onAbort)
+      streams.retire(sub)
+    }
+  }
+
+  return new Elysia({ prefix: '/api/chat', tags: ['streams'] })
+    .use(authPlugin)
+    .get(
+      '/rooms/:roomId/subscribe',
+      async function* ({ params, query, headers, session, request, server, set }) {
+        const lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
+        const room = await rooms.readable(params.roomId, session.user.id)
+        // As in the origin: subscribing to a public room joins it.
+        if (!room.member) await rooms.join(params.roomId, session.user.id)
+        yield* pipe(streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
+      },
+      {
+        auth: true,
+        params: RoomParams,
+        query: StreamQuery,
+        detail: {
+          summary: "One room's live events",
+          description: 'Resumes after Last-Event-ID (header or ?lastEventId=) with no gap and no duplicate. Subscribing to a public room joins it.',
+          responses: streamResponses,
+        },
+      },
+    )
+    .get(
+      '/stream',
+      async function* ({ query, headers, session, request, server, set }) {
+        const lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
+        yield* pipe(await streams.openUserStream(session, lastEventId), request, server, set)
+      },
+      {
+        auth: true,
+        query: StreamQuery,
+        detail: {
+          summary: "All of the caller's rooms on one stream",
+          description: 'Includes rooms joined or added to while connected. One connection per browser tab is enough.',
+          responses: streamResponses,
+        },
+      },
+    )
+}

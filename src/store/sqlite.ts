@@ -1,0 +1,321 @@
+import { Database, type Statement } from 'bun:sqlite'
+import { migrate } from './migrations'
+import type { MessageRecord, RoomRecord, RoomSummary, Store, UserRecord } from './store'
+
+const USER = `u.id, u.username, u.display_name AS displayName, u.created_at AS createdAt`
+const ROOM = `r.id, r.name, r.type, r.visibility, r.owner_id AS ownerId, r.created_at AS createdAt`
+const MESSAGE = `m.id, m.room_id AS roomId, m.sender_id AS senderId, m.content, m.message_type AS messageType,
+  m.created_at AS createdAt, m.client_message_id AS clientMessageId`
+
+/** Opens (creating if needed) the database, applies pending migrations and tunes it. */
+export function openDatabase(path: string): Database {
+  const db = new Database(path, { create: true, strict: true })
+  // WAL + NORMAL: ~20x the commit rate of FULL; a process crash loses nothing, only an OS
+  // crash or power loss can drop the last commits (STACK-NOTES).
+  db.run('PRAGMA journal_mode = WAL')
+  db.run('PRAGMA synchronous = NORMAL')
+  db.run('PRAGMA foreign_keys = ON')
+  db.run('PRAGMA busy_timeout = 5000')
+  migrate(db)
+  return db
+}
+
+const isBusy = (error: unknown) => (error as { code?: string })?.code?.startsWith('SQLITE_BUSY') ?? false
+
+/**
+ * Runs a write, retrying while another process holds the lock past busy_timeout. Sync
+ * underneath: bun:sqlite blocks, which keeps each write short and ordered in this process.
+ */
+async function retryBusy<T>(write: () => T): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return write()
+    } catch (error) {
+      if (!isBusy(error) || attempt >= 5) throw error
+      await Bun.sleep(10 * attempt)
+    }
+  }
+}
+
+export function createSqliteStore(path: string): Store {
+  const db = openDatabase(path)
+  const q = <T = unknown>(sql: string): Statement<T> => db.query(sql) as Statement<T>
+
+  const insertUser = q<UserRecord>(
+    `INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (username) DO NOTHING
+     RETURNING id, username, display_name AS displayName, created_at AS createdAt`,
+  )
+  const credentials = q<UserRecord & { passwordHash: string }>(
+    `SELECT ${USER}, u.password_hash AS passwordHash FROM users u WHERE u.username = ?`,
+  )
+  const userById = q<UserRecord>(`SELECT ${USER} FROM users u WHERE u.id = ?`)
+  const searchUsers = q<UserRecord>(
+    `SELECT ${USER} FROM users u
+     WHERE u.username LIKE ?1 ESCAPE '\\' OR u.display_name LIKE ?1 ESCAPE '\\'
+     ORDER BY u.username LIMIT ?2`,
+  )
+  const insertSession = q<{ id: number }>(
+    `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) RETURNING id`,
+  )
+  const sessionByHash = q<UserRecord & { sessionId: number; expiresAt: number }>(
+    `SELECT s.id AS sessionId, s.expires_at AS expiresAt, ${USER}
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires_at > ?`,
+  )
+  const extendSession = q(`UPDATE sessions SET expires_at = ? WHERE id = ?`)
+  const deleteSession = q(`DELETE FROM sessions WHERE id = ?`)
+
+  const insertRoom = q<RoomRecord>(
+    `INSERT INTO rooms (name, type, visibility, owner_id, created_at, direct_key) VALUES (?, ?, ?, ?, ?, ?)
+     RETURNING id, name, type, visibility, owner_id AS ownerId, created_at AS createdAt`,
+  )
+  const roomById = q<RoomRecord>(`SELECT ${ROOM} FROM rooms r WHERE r.id = ?`)
+  const directRoom = q<RoomRecord>(`SELECT ${ROOM} FROM rooms r WHERE r.direct_key = ?`)
+  const insertParticipant = q(
+    `INSERT INTO participants (room_id, user_id, joined_at, last_read_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  )
+  const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
+  const participantIds = q<{ userId: number }>(
+    `SELECT user_id AS userId FROM participants WHERE room_id = ? ORDER BY user_id`,
+  )
+  const participantsOfRoom = q<UserRecord>(
+    `SELECT ${USER} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.room_id = ? ORDER BY u.id`,
+  )
+  const roomIdsOf = q<{ roomId: number }>(`SELECT room_id AS roomId FROM participants WHERE user_id = ?`)
+  const roomsOfUser = q<RoomRecord & { lastReadId: number }>(
+    `SELECT ${ROOM}, p.last_read_id AS lastReadId FROM participants p JOIN rooms r ON r.id = p.room_id WHERE p.user_id = ?`,
+  )
+  const lastMessageOf = q<MessageRecord>(
+    `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT 1`,
+  )
+  const unreadCount = q<{ n: number }>(
+    `SELECT count(*) AS n FROM messages WHERE room_id = ? AND id > ? AND sender_id != ?`,
+  )
+  const lastReadOf = q<{ lastReadId: number }>(
+    `SELECT last_read_id AS lastReadId FROM participants WHERE room_id = ? AND user_id = ?`,
+  )
+  const publicRooms = q<RoomRecord>(
+    `SELECT ${ROOM} FROM rooms r WHERE r.visibility = 'public'
+     AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = ?)
+     ORDER BY r.id DESC LIMIT ?`,
+  )
+  const deleteRoom = q(`DELETE FROM rooms WHERE id = ?`)
+  const deleteParticipant = q(`DELETE FROM participants WHERE room_id = ? AND user_id = ?`)
+  const nextOwner = q<{ userId: number }>(
+    `SELECT user_id AS userId FROM participants WHERE room_id = ? ORDER BY joined_at, user_id LIMIT 1`,
+  )
+  const setOwner = q(`UPDATE rooms SET owner_id = ? WHERE id = ?`)
+
+  const insertMessage = q<MessageRecord>(
+    `INSERT INTO messages (room_id, sender_id, content, message_type, created_at, client_message_id)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sender_id, room_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+     RETURNING id, room_id AS roomId, sender_id AS senderId, content, message_type AS messageType,
+       created_at AS createdAt, client_message_id AS clientMessageId`,
+  )
+  const messageByClientId = q<MessageRecord>(
+    `SELECT ${MESSAGE} FROM messages m WHERE m.sender_id = ? AND m.room_id = ? AND m.client_message_id = ?`,
+  )
+  const newest = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?`)
+  const before = q<MessageRecord>(
+    `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`,
+  )
+  const after = q<MessageRecord>(
+    `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? AND m.id > ? AND m.id < ? ORDER BY m.id LIMIT ?`,
+  )
+  const allAfter = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`)
+  const userAfter = q<MessageRecord>(
+    `SELECT ${MESSAGE} FROM participants p JOIN messages m ON m.room_id = p.room_id AND m.id > ?
+     WHERE p.user_id = ? ORDER BY m.id LIMIT ?`,
+  )
+  // AUTOINCREMENT's high-water mark survives deletes; max(id) alone would not.
+  const maxId = q<{ id: number }>(
+    `SELECT max(coalesce((SELECT max(id) FROM messages), 0),
+                coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)) AS id`,
+  )
+  const markRead = q(
+    `UPDATE participants
+     SET last_read_id = max(last_read_id, min(?1, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = ?2)))
+     WHERE room_id = ?2 AND user_id = ?3`,
+  )
+
+  const writeMessage = (roomId: number, senderId: number, content: string, type: MessageRecord['messageType'], now: number, clientId: string | null) =>
+    insertMessage.get(roomId, senderId, content, type, now, clientId)
+
+  const summaryOf = (room: RoomRecord, lastReadId: number, userId: number): RoomSummary => ({
+    ...room,
+    lastMessage: lastMessageOf.get(room.id),
+    unreadCount: unreadCount.get(room.id, lastReadId, userId)!.n,
+  })
+
+  const addParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
+    const added = insertParticipant.run(roomId, userId, now, 0).changes > 0
+    if (!added) return null
+    const join = writeMessage(roomId, userId, content, 'JOIN', now, null)!
+    // Only what comes after joining counts as unread for the newcomer.
+    markRead.run(join.id, roomId, userId)
+    return join
+  })
+
+  const removeParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
+    if (!isParticipant.get(roomId, userId)) return null
+    const leave = writeMessage(roomId, userId, content, 'LEAVE', now, null)!
+    deleteParticipant.run(roomId, userId)
+    const room = roomById.get(roomId)!
+    if (room.ownerId === userId) {
+      const heir = nextOwner.get(roomId)
+      if (heir) setOwner.run(heir.userId, roomId)
+    }
+    return leave
+  })
+
+  return {
+    async createUser({ username, displayName, passwordHash, now }) {
+      return retryBusy(() => insertUser.get(username, displayName, passwordHash, now))
+    },
+    async findCredentials(username) {
+      const row = credentials.get(username)
+      if (!row) return null
+      const { passwordHash, ...user } = row
+      return { user, passwordHash }
+    },
+    async getUser(id) {
+      return userById.get(id)
+    },
+    async searchUsers(prefix, limit) {
+      const pattern = prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%'
+      return searchUsers.all(pattern, limit)
+    },
+    async existingUserIds(ids) {
+      if (ids.length === 0) return new Set()
+      const rows = db
+        .query(`SELECT id FROM users WHERE id IN (${ids.map(() => '?').join(',')})`)
+        .all(...ids) as { id: number }[]
+      return new Set(rows.map((r) => r.id))
+    },
+
+    async createSession({ userId, tokenHash, now, expiresAt }) {
+      return retryBusy(() => insertSession.get(tokenHash, userId, now, expiresAt)!.id)
+    },
+    async findSession(tokenHash, now) {
+      const row = sessionByHash.get(tokenHash, now)
+      if (!row) return null
+      const { sessionId, expiresAt, ...user } = row
+      return { id: sessionId, user, expiresAt }
+    },
+    async extendSession(sessionId, expiresAt) {
+      await retryBusy(() => extendSession.run(expiresAt, sessionId))
+    },
+    async deleteSession(sessionId) {
+      await retryBusy(() => deleteSession.run(sessionId))
+    },
+
+    async createRoom({ name, visibility, ownerId, participantIds, now }) {
+      const create = db.transaction(() => {
+        const room = insertRoom.get(name, 'group', visibility, ownerId, now, null)!
+        for (const userId of new Set([ownerId, ...participantIds])) insertParticipant.run(room.id, userId, now, 0)
+        return room
+      })
+      return retryBusy(() => create.immediate())
+    },
+    async ensureDirectRoom(userA, userB, name, now) {
+      const [low, high] = userA < userB ? [userA, userB] : [userB, userA]
+      const key = `${low}:${high}`
+      const ensure = db.transaction(() => {
+        const existing = directRoom.get(key)
+        const room = existing ?? insertRoom.get(name, 'direct', 'private', low, now, key)!
+        // Re-adds a participant who had left: the pair always has its one room.
+        for (const userId of [low, high]) insertParticipant.run(room.id, userId, now, 0)
+        return { room, created: !existing }
+      })
+      // IMMEDIATE: the read and the insert happen under one write lock, across processes too.
+      return retryBusy(() => ensure.immediate())
+    },
+    async getRoom(roomId) {
+      return roomById.get(roomId)
+    },
+    async isParticipant(roomId, userId) {
+      return isParticipant.get(roomId, userId) !== null
+    },
+    async participantsOf(roomIds) {
+      const result = new Map<number, UserRecord[]>()
+      for (const roomId of roomIds) result.set(roomId, participantsOfRoom.all(roomId))
+      return result
+    },
+    async participantIds(roomId) {
+      return participantIds.all(roomId).map((r) => r.userId)
+    },
+    async roomIdsOf(userId) {
+      return roomIdsOf.all(userId).map((r) => r.roomId)
+    },
+    async roomSummaries(userId) {
+      const read = db.transaction(() =>
+        roomsOfUser.all(userId).map(({ lastReadId, ...room }) => summaryOf(room, lastReadId, userId)),
+      )
+      const activity = (s: RoomSummary) => s.lastMessage?.createdAt ?? s.createdAt
+      return read.deferred().sort((a, b) => activity(b) - activity(a) || b.id - a.id)
+    },
+    async roomSummary(roomId, userId) {
+      const room = roomById.get(roomId)
+      if (!room) return null
+      const marker = lastReadOf.get(roomId, userId)
+      // A non-participant (reading a public room) has no marker: nothing is unread for them.
+      return marker ? summaryOf(room, marker.lastReadId, userId) : { ...room, lastMessage: lastMessageOf.get(roomId), unreadCount: 0 }
+    },
+    async publicRoomsNotJoined(userId, limit) {
+      return publicRooms.all(userId, limit)
+    },
+    async deleteRoom(roomId) {
+      await retryBusy(() => deleteRoom.run(roomId))
+    },
+    async addParticipant(roomId, userId, now) {
+      const user = userById.get(userId)
+      const content = `${user?.displayName ?? 'someone'} joined`
+      return retryBusy(() => addParticipantTx.immediate(roomId, userId, content, now))
+    },
+    async removeParticipant(roomId, userId, now) {
+      const user = userById.get(userId)
+      const content = `${user?.displayName ?? 'someone'} left`
+      return retryBusy(() => removeParticipantTx.immediate(roomId, userId, content, now))
+    },
+
+    async postMessage({ roomId, senderId, content, clientMessageId, now }) {
+      return retryBusy(() => {
+        const message = writeMessage(roomId, senderId, content, 'MESSAGE', now, clientMessageId)
+        if (message) return { message, created: true }
+        return { message: messageByClientId.get(senderId, roomId, clientMessageId)!, created: false }
+      })
+    },
+    async findClientMessage(senderId, roomId, clientMessageId) {
+      return messageByClientId.get(senderId, roomId, clientMessageId)
+    },
+    async history({ roomId, beforeId, afterId, limit }) {
+      if (afterId !== undefined) return after.all(roomId, afterId, beforeId ?? Number.MAX_SAFE_INTEGER, limit)
+      const rows = beforeId !== undefined ? before.all(roomId, beforeId, limit) : newest.all(roomId, limit)
+      return rows.reverse()
+    },
+    async messagesAfter(afterId, limit) {
+      return allAfter.all(afterId, limit)
+    },
+    async userMessagesAfter(userId, afterId, limit) {
+      return userAfter.all(afterId, userId, limit)
+    },
+    async maxMessageId() {
+      return maxId.get()!.id
+    },
+    async markRead(roomId, userId, messageId) {
+      return (await retryBusy(() => markRead.run(messageId, roomId, userId))).changes > 0
+    },
+
+    async ping() {
+      try {
+        return db.query('SELECT 1 AS ok').get() !== null
+      } catch {
+        return false
+      }
+    },
+    close() {
+      db.close()
+    },
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The storage interface: everything the services persist or read, one method per use case,
+ * so a backend (SQLite today, PostgreSQL later) owns its transactions and its SQL.
+ *
+ * Guarantees every implementation keeps:
+ * - Message ids are assigned by the store, are unique across the whole server and increase
+ *   with commit order: once a reader has seen message N committed, every message committed
+ *   later has an id > N. (SQLite gets this from its single writer and AUTOINCREMENT; a
+ *   network database needs an id assigned under a lock or a commit-ordered log.)
+ * - Ids never go backwards, even after the newest rows are deleted.
+ * - Each method is atomic: a membership change and the JOIN/LEAVE message it writes commit
+ *   together or not at all.
+ * - Times are epoch milliseconds (UTC); the API layer formats them.
+ */
+
+export type MessageType = 'MESSAGE' | 'JOIN' | 'LEAVE'
+export type RoomType = 'group' | 'direct'
+export type Visibility = 'public' | 'private'
+
+export interface UserRecord {
+  id: number
+  username: string
+  displayName: string
+  createdAt: number
+}
+
+export interface RoomRecord {
+  id: number
+  name: string
+  type: RoomType
+  visibility: Visibility
+  ownerId: number
+  createdAt: number
+}
+
+export interface MessageRecord {
+  id: number
+  roomId: number
+  senderId: number
+  content: string
+  messageType: MessageType
+  createdAt: number
+  clientMessageId: string | null
+}
+
+export interface SessionRecord {
+  id: number
+  user: UserRecord
+  expiresAt: number
+}
+
+/** A room as its participant sees it in the room list. */
+export interface RoomSummary extends RoomRecord {
+  lastMessage: MessageRecord | null
+  unreadCount: number
+}
+
+export interface HistoryQuery {
+  roomId: number
+  /** Messages older than this id (scrolling back). */
+  beforeId?: number
+  /** Messages newer than this id (catching up). */
+  afterId?: number
+  limit: number
+}
+
+export interface Store {
+  // users
+  /** Null when the username is taken. */
+  createUser(input: { username: string; displayName: string; passwordHash: string; now: number }): Promise<UserRecord | null>
+  findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>
+  getUser(id: number): Promise<UserRecord | null>
+  /** Users whose username or display name starts with `prefix` (case-insensitive), by username. */
+  searchUsers(prefix: string, limit: number): Promise<UserRecord[]>
+  /** Which of these ids exist. */
+  existingUserIds(ids: number[]): Promise<Set<number>>
+
+  // sessions
+  createSession(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number }): Promise<number>
+  /** The session with this token hash, if it has not expired. */
+  findSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null>
+  extendSession(sessionId: number, expiresAt: number): Promise<void>
+  deleteSession(sessionId: number): Promise<void>
+
+  // rooms
+  createRoom(input: { name: string; visibility: Visibility; ownerId: number; participantIds: number[]; now: number }): Promise<RoomRecord>
+  /** The one direct room of two users, created if missing (exactly one per pair, under any concurrency). */
+  ensureDirectRoom(userA: number, userB: number, name: string, now: number): Promise<{ room: RoomRecord; created: boolean }>
+  getRoom(roomId: number): Promise<RoomRecord | null>
+  isParticipant(roomId: number, userId: number): Promise<boolean>
+  /** Participants of each room, ordered by user id. */
+  participantsOf(roomIds: number[]): Promise<Map<number, UserRecord[]>>
+  participantIds(roomId: number): Promise<number[]>
+  /** Ids of the rooms a user is in. */
+  roomIdsOf(userId: number): Promise<number[]>
+  /** The user's rooms with their last message and unread count, most recent activity first. */
+  roomSummaries(userId: number): Promise<RoomSummary[]>
+  /** One room as `userId` sees it in the list (works for non-participants of public rooms). */
+  roomSummary(roomId: number, userId: number): Promise<RoomSummary | null>
+  /** Public rooms the user is not in, newest first. */
+  publicRoomsNotJoined(userId: number, limit: number): Promise<RoomRecord[]>
+  /** Deletes the room with its messages and memberships. */
+  deleteRoom(roomId: number): Promise<void>
+  /** Adds the user and writes their JOIN message; null when already a participant. */
+  addParticipant(roomId: number, userId: number, now: number): Promise<MessageRecord | null>
+  /** Writes the user's LEAVE message and removes them; null when not a participant. */
+  removeParticipant(roomId: number, userId: number, now: number): Promise<MessageRecord | null>
+
+  // messages
+  /**
+   * Stores a MESSAGE. With a clientMessageId already used by this sender in this room, stores
+   * nothing and returns the first message with created=false.
+   */
+  postMessage(input: { roomId: number; senderId: number; content: string; clientMessageId: string | null; now: number }): Promise<{ message: MessageRecord; created: boolean }>
+  /** The message this sender already stored in this room under clientMessageId, if any. */
+  findClientMessage(senderId: number, roomId: number, clientMessageId: string): Promise<MessageRecord | null>
+  history(query: HistoryQuery): Promise<MessageRecord[]>
+  /** Messages of any room with id > afterId, ascending: what a delivery pump has not seen yet. */
+  messagesAfter(afterId: number, limit: number): Promise<MessageRecord[]>
+  /** Messages with id > afterId in the rooms `userId` is in now, ascending (user stream resume). */
+  userMessagesAfter(userId: number, afterId: number, limit: number): Promise<MessageRecord[]>
+  /** The newest message id on the server (0 when none). */
+  maxMessageId(): Promise<number>
+  /** Moves the read marker forward (never back); false when not a participant. */
+  markRead(roomId: number, userId: number, messageId: number): Promise<boolean>
+
+  /** Whether the database answers. */
+  ping(): Promise<boolean>
+  close(): void
+}

@@ -1,0 +1,308 @@
+import { roomTopic, userTopic, type Bus, type BusEvent, type Presence, type Topic } from '../bus/bus'
+import type { Logger } from '../log'
+import type { Metrics } from '../metrics'
+import { toMessage } from '../modules/messages/model'
+import type { Session } from '../modules/auth/service'
+import type { MessageRecord, Store } from '../store/store'
+import { eventFrame, messageFrame, PING } from './frames'
+import { Subscription } from './subscription'
+
+/** Messages read from the store per query, by the live pump and by a resuming stream. */
+const PAGE = 500
+/** With a lossy bus (Redis), how often the pump checks the store for news it was not told. */
+const SAFETY_POLL_MS = 1000
+
+export interface StreamHubOptions {
+  store: Store
+  bus: Bus
+  presence: Presence
+  metrics: Metrics
+  log: Logger
+  heartbeatIntervalMs: number
+  maxQueuedBytes: number
+  /** Poll the store now and then in case a bus notification was lost (Redis). */
+  safetyPoll: boolean
+}
+
+/**
+ * Live delivery on one instance. The store is the truth and the bus only says "news":
+ *
+ * - One pump per instance reads every message newer than its cursor from the store, in id
+ *   order, encodes each once and hands the same bytes to every local stream of that room.
+ *   Store ids follow commit order, so reading "id > cursor" never skips a message, and every
+ *   stream sees ascending ids, whichever instance a message was posted on and however late
+ *   or out of order the notifications arrive.
+ * - A stream remembers the highest id it was sent (`sentId`) and only gets newer ones.
+ * - A resuming stream (Last-Event-ID) first replays from the store page by page, as fast as
+ *   the client reads; the pump skips it meanwhile. It turns live only when a replay page was
+ *   short and the pump's cursor has not moved past it, so the hand-over has no gap and no
+ *   duplicate by construction (see `replay`).
+ */
+export async function createStreamHub(options: StreamHubOptions) {
+  const { store, bus, presence, metrics, log } = options
+  let cursor = await store.maxMessageId()
+  const roomStreams = new Map<number, Set<Subscription>>()
+  const userStreams = new Map<number, Set<Subscription>>()
+  const topics = new Map<Topic, { count: number; unsubscribe: () => void }>()
+
+  // --- bus topics, reference-counted so an instance listens only where it has streams
+
+  function listen(topic: Topic) {
+    const held = topics.get(topic)
+    if (held) return void held.count++
+    topics.set(topic, { count: 1, unsubscribe: bus.subscribe(topic, onEvent) })
+  }
+
+  function unlisten(topic: Topic) {
+    const held = topics.get(topic)
+    if (!held) return
+    if (--held.count === 0) {
+      topics.delete(topic)
+      held.unsubscribe()
+    }
+  }
+
+  function addToRoom(sub: Subscription, roomId: number) {
+    if (sub.rooms.has(roomId)) return
+    sub.rooms.add(roomId)
+    let set = roomStreams.get(roomId)
+    if (!set) roomStreams.set(roomId, (set = new Set()))
+    set.add(sub)
+    listen(roomTopic(roomId))
+  }
+
+  function removeFromRoom(sub: Subscription, roomId: number) {
+    if (!sub.rooms.delete(roomId)) return
+    const set = roomStreams.get(roomId)
+    set?.delete(sub)
+    if (set?.size === 0) roomStreams.delete(roomId)
+    unlisten(roomTopic(roomId))
+  }
+
+  // --- the pump
+
+  let pumping = false
+  let again = false
+
+  /** Reads and delivers everything newer than the cursor; concurrent calls coalesce. */
+  async function pump() {
+    if (pumping) return void (again = true)
+    pumping = true
+    try {
+      do {
+        again = false
+        for (;;) {
+          const rows = await store.messagesAfter(cursor, PAGE)
+          for (const row of rows) deliver(row)
+          if (rows.length < PAGE) break
+        }
+      } while (again)
+    } catch (error) {
+      log.error('delivery pump failed; retrying on the next news', { error: String(error) })
+    } finally {
+      pumping = false
+    }
+  }
+
+  function deliver(row: MessageRecord) {
+    cursor = row.id
+    const subs = roomStreams.get(row.roomId)
+    if (!subs) return
+    let frame: Uint8Array | null = null
+    let delivered = 0
+    for (const sub of subs) {
+      if (sub.catchingUp || row.id <= sub.sentId) continue
+      frame ??= messageFrame(toMessage(row))
+      sub.sentId = row.id
+      if (sub.push(frame)) delivered++
+      else retire(sub)
+    }
+    if (delivered > 0) {
+      metrics.eventsDelivered.inc(undefined, delivered)
+      metrics.deliveryLatency.observe(Math.max(0, Date.now() - row.createdAt) / 1000, undefined, delivered)
+    }
+  }
+
+  // --- bus events
+
+  function onEvent(event: BusEvent) {
+    switch (event.type) {
+      case 'message':
+        if (event.messageId > cursor) void pump()
+        return
+      case 'typing':
+        return broadcast(event.roomId, eventFrame('typing', { roomId: event.roomId, userId: event.userId }), (sub) => sub.userId !== event.userId)
+      case 'room-updated':
+        return broadcast(event.roomId, eventFrame('room-updated', { roomId: event.roomId }), (sub) => sub.kind === 'user')
+      case 'room-deleted':
+        return roomGone(event.roomId, null)
+      case 'room-left':
+        return roomGone(event.roomId, event.userId)
+      case 'room-created':
+        return void roomGained(event.roomId, event.userId, event.sinceId ?? cursor)
+      case 'read':
+        return forUser(event.userId, (sub) => {
+          if (sub.kind === 'user') sub.push(eventFrame('read', { roomId: event.roomId, userId: event.userId, messageId: event.messageId }))
+        })
+      case 'session-revoked':
+        return forUser(event.userId, (sub) => {
+          if (sub.session.id === event.sessionId) sub.end('logout')
+        })
+    }
+  }
+
+  function broadcast(roomId: number, frame: Uint8Array, to: (sub: Subscription) => boolean) {
+    for (const sub of roomStreams.get(roomId) ?? []) if (to(sub) && !sub.push(frame)) retire(sub)
+  }
+
+  function forUser(userId: number, fn: (sub: Subscription) => void) {
+    for (const sub of [...(userStreams.get(userId) ?? [])]) fn(sub)
+  }
+
+  /** The room is gone for everyone (userId null) or for one user who left. */
+  function roomGone(roomId: number, userId: number | null) {
+    const frame = eventFrame('room-deleted', { roomId })
+    for (const sub of [...(roomStreams.get(roomId) ?? [])]) {
+      if (userId !== null && sub.userId !== userId) continue
+      if (sub.kind === 'room') sub.end(userId === null ? 'room-deleted' : 'left', frame)
+      else {
+        removeFromRoom(sub, roomId)
+        sub.push(frame)
+      }
+    }
+  }
+
+  /**
+   * A user gained a room while connected: their user streams start receiving it. Messages
+   * newer than `sinceId` (the user's start in the room) that the pump passed before this
+   * event arrived (the notification can travel apart from the news) are sent from the store,
+   * so the room's history since joining is whole on the stream.
+   */
+  async function roomGained(roomId: number, userId: number, sinceId: number) {
+    const subs = [...(userStreams.get(userId) ?? [])].filter((s) => s.kind === 'user' && !s.rooms.has(roomId) && !s.ended)
+    if (subs.length === 0) return
+    const passed = cursor
+    const frame = eventFrame('room-created', { roomId })
+    for (const sub of subs) {
+      addToRoom(sub, roomId)
+      sub.push(frame)
+    }
+    if (passed <= sinceId) return
+    const missed = await store.history({ roomId, afterId: sinceId, beforeId: passed + 1, limit: PAGE })
+    for (const sub of subs) {
+      // A replaying stream reads everything newer than its sentId itself.
+      const upTo = sub.catchingUp ? Math.min(passed, sub.sentId) : passed
+      for (const row of missed) if (row.id <= upTo && !sub.push(messageFrame(toMessage(row)))) break
+    }
+  }
+
+  // --- opening and closing streams
+
+  function register(sub: Subscription) {
+    let set = userStreams.get(sub.userId)
+    if (!set) userStreams.set(sub.userId, (set = new Set()))
+    set.add(sub)
+    listen(userTopic(sub.userId))
+    presence.connect(sub.userId)
+    metrics.streamsOpen.inc()
+  }
+
+  /** Forgets a stream (idempotent). */
+  function retire(sub: Subscription) {
+    const set = userStreams.get(sub.userId)
+    if (!set?.delete(sub)) return
+    if (set.size === 0) userStreams.delete(sub.userId)
+    for (const roomId of [...sub.rooms]) removeFromRoom(sub, roomId)
+    unlisten(userTopic(sub.userId))
+    presence.disconnect(sub.userId)
+    metrics.streamsOpen.dec()
+    if (sub.ended === 'too-slow') metrics.streamsCut.inc()
+  }
+
+  function open(kind: 'room' | 'user', session: Session, roomIds: number[], lastEventId: number | undefined) {
+    const resume = lastEventId !== undefined && lastEventId < cursor
+    const sub = new Subscription(kind, session, options.maxQueuedBytes, {
+      sentId: resume ? lastEventId : Math.max(cursor, lastEventId ?? 0),
+      catchingUp: resume,
+    })
+    register(sub)
+    for (const roomId of roomIds) addToRoom(sub, roomId)
+    return sub
+  }
+
+  /**
+   * Replays what a resuming stream missed, one page per call, as the client reads. Returns
+   * false once the stream is live. Correctness of the hand-over: a page that came back short
+   * holds every message of the stream's scope committed before it was read; if the pump's
+   * cursor did not move while the page was read, every later message is newer than the
+   * cursor and the pump will send it. If the cursor moved, read again.
+   */
+  async function replay(sub: Subscription): Promise<boolean> {
+    if (!sub.catchingUp || sub.ended) return false
+    const seen = cursor
+    const rows =
+      sub.kind === 'room'
+        ? await store.history({ roomId: [...sub.rooms][0]!, afterId: sub.sentId, limit: PAGE })
+        : await store.userMessagesAfter(sub.userId, sub.sentId, PAGE)
+    for (const row of rows) {
+      if (!sub.push(messageFrame(toMessage(row)))) return false
+      sub.sentId = row.id
+    }
+    if (rows.length < PAGE) {
+      sub.sentId = Math.max(sub.sentId, seen)
+      if (cursor === seen) sub.catchingUp = false
+    }
+    metrics.eventsDelivered.inc(undefined, rows.length)
+    return sub.catchingUp
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const set of userStreams.values()) for (const sub of set) if (!sub.push(PING)) retire(sub)
+  }, options.heartbeatIntervalMs)
+  heartbeat.unref?.()
+
+  const safety = options.safetyPoll
+    ? setInterval(async () => {
+        if ((await store.maxMessageId()) > cursor) void pump()
+      }, SAFETY_POLL_MS)
+    : null
+  safety?.unref?.()
+
+  // After the bus may have dropped events: deliver what the store has, and bring each user
+  // stream's rooms in line with the store's memberships.
+  const stopResync = bus.onResync(async () => {
+    void pump()
+    for (const [userId, set] of userStreams) {
+      const now = new Set(await store.roomIdsOf(userId))
+      for (const sub of set) {
+        if (sub.kind !== 'user') continue
+        for (const roomId of sub.rooms) if (!now.has(roomId)) roomGone(roomId, userId)
+      }
+      // History missed in the gap is left to the client's own catch-up (room-created tells it).
+      for (const roomId of now) void roomGained(roomId, userId, cursor)
+    }
+  })
+
+  return {
+    openRoomStream: (session: Session, roomId: number, lastEventId?: number) => open('room', session, [roomId], lastEventId),
+    async openUserStream(session: Session, lastEventId?: number) {
+      return open('user', session, await store.roomIdsOf(session.user.id), lastEventId)
+    },
+    replay,
+    retire,
+    /** Ends every stream cleanly (shutdown): clients reconnect elsewhere and resume. */
+    endAll() {
+      for (const set of userStreams.values()) for (const sub of set) sub.end('shutdown')
+    },
+    stop() {
+      clearInterval(heartbeat)
+      if (safety) clearInterval(safety)
+      stopResync()
+    },
+    get cursor() {
+      return cursor
+    },
+  }
+}
+
+export type StreamHub = Awaited<ReturnType<typeof createStreamHub>>
