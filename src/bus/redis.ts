@@ -79,21 +79,16 @@ export function createRedisBus(options: RedisBusOptions): Bus {
     for (const entry of [...set]) {
       // An earlier handler of this same event may have unsubscribed this one.
       if (!set.has(entry)) continue
-      try {
-        entry.handler(event)
-      } catch (err) {
-        handlerFailures.log('error', 'bus handler failed', { topic, type: event.type, error: String(err) })
-      }
+      guarded(
+        () => entry.handler(event),
+        (err) => handlerFailures.log('error', 'bus handler failed', { topic, type: event.type, error: String(err) }),
+      )
     }
   }
 
   function runResync() {
     for (const handler of [...resyncHandlers]) {
-      try {
-        handler()
-      } catch (err) {
-        handlerFailures.log('error', 'bus resync handler failed', { error: String(err) })
-      }
+      guarded(handler, (err) => handlerFailures.log('error', 'bus resync handler failed', { error: String(err) }))
     }
   }
 
@@ -191,6 +186,19 @@ export function createRedisBus(options: RedisBusOptions): Bus {
       })()
       return closing
     },
+  }
+}
+
+/**
+ * Runs a handler so its failure never reaches `publish` or ioredis's event loop. Handlers are
+ * typed to return nothing, but an async one returns a promise, whose rejection is caught too.
+ */
+function guarded(handler: () => unknown, onError: (err: unknown) => void) {
+  try {
+    const result = handler()
+    if (result instanceof Promise) result.catch(onError)
+  } catch (err) {
+    onError(err)
   }
 }
 

@@ -133,8 +133,12 @@ describe.skipIf(!hasRedis)('redis bus', () => {
 
   it('asks the other instances to resync when its publishes were dropped', async () => {
     const a = bus(redis.url, { instanceId: 'cut-off' })
-    const b = bus(redis.url)
+    const logs = logRecorder()
+    const b = bus(redis.url, { log: logs.log })
     await waitUntil(() => a.healthy() && b.healthy(), 'both buses are connected')
+    b.onResync(async () => {
+      throw new Error('resync bug')
+    })
     const resynced = nextResync(b)
     const clients = (await observer.client('LIST')) as string
     const publisherId = clients.match(/id=(\d+) [^\n]*name=chat:cut-off:publisher/)?.[1]
@@ -144,6 +148,8 @@ describe.skipIf(!hasRedis)('redis bus', () => {
     a.publish(roomTopic(1), message(1, 1))
     await resynced
     expect(b.healthy()).toBe(true)
+    // A failing async handler is logged, never an unhandled rejection.
+    await logs.logged('bus resync handler failed')
   })
 
   it('closes within a second, even when Redis does not answer', async () => {
