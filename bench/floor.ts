@@ -1,0 +1,92 @@
+/**
+ * The floor: the least a server on our stack (Bun.serve + bun:sqlite) can do for the bench's
+ * scenarios. One insert per POST, a Set of subscribers per room, the event encoded once and
+ * written to each; no framework, no auth, no validation, no limits. Same paths and event
+ * format as ours, so the load generator drives both alike and ours/floor is what our
+ * framework and features cost.
+ */
+import { Database } from 'bun:sqlite'
+import { FLOOR_PRAGMAS, FLOOR_QUERIES, FLOOR_SCHEMA } from './floor-schema'
+
+const db = new Database(process.env.DATABASE_PATH ?? ':memory:', { create: true })
+db.exec(FLOOR_PRAGMAS)
+db.exec(FLOOR_SCHEMA)
+const insert = db.query<{ id: number }, [number, number, string, number]>(FLOOR_QUERIES.insert)
+const pages = {
+  newest: db.query(FLOOR_QUERIES.newest),
+  before: db.query(FLOOR_QUERIES.before),
+  after: db.query(FLOOR_QUERIES.after),
+}
+const roomList = db.query(FLOOR_QUERIES.rooms)
+const rooms = new Map<number, Set<ReadableStreamDirectController>>()
+const encoder = new TextEncoder()
+const RETRY = encoder.encode('retry: 3000\n\n')
+const SSE_HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' }
+
+function subscribe(req: Request, roomId: number): Response {
+  const subscribers = rooms.get(roomId) ?? rooms.set(roomId, new Set()).get(roomId)!
+  const source: Bun.DirectUnderlyingSource = {
+    type: 'direct',
+    async pull(controller) {
+      controller.write(RETRY)
+      controller.flush()
+      subscribers.add(controller)
+      await new Promise(resolve => req.signal.addEventListener('abort', resolve, { once: true }))
+      subscribers.delete(controller)
+    },
+  }
+  // A direct stream writes straight to the socket (the fastest SSE in STACK-NOTES); the DOM
+  // typings the project loads for its web client do not know Bun's `type: 'direct'`.
+  const body = new ReadableStream(source as unknown as UnderlyingDefaultSource)
+  return new Response(body, { headers: SSE_HEADERS })
+}
+
+async function post(req: Request, roomId: number): Promise<Response> {
+  const { content } = (await req.json()) as { content: string }
+  const createdAt = Date.now()
+  const { id } = insert.get(roomId, 0, content, createdAt)!
+  const json = JSON.stringify({
+    id, roomId, senderId: 0, content, messageType: 'MESSAGE',
+    createdAt: new Date(createdAt).toISOString(), clientMessageId: null,
+  })
+  const event = encoder.encode(`event: message\nid: ${id}\ndata: ${json}\n\n`)
+  for (const subscriber of rooms.get(roomId) ?? []) {
+    subscriber.write(event)
+    subscriber.flush()
+  }
+  return new Response(json, { status: 201, headers: { 'Content-Type': 'application/json' } })
+}
+
+function history(url: URL, roomId: number): Response {
+  const limit = Number(url.searchParams.get('limit') ?? 50)
+  const before = url.searchParams.get('lastMessageId')
+  const after = url.searchParams.get('afterId')
+  if (after) return Response.json(pages.after.all(roomId, Number(after), limit))
+  const page = before ? pages.before.all(roomId, Number(before), limit) : pages.newest.all(roomId, limit)
+  return Response.json(page.reverse())
+}
+
+const server = Bun.serve({
+  hostname: process.env.HOST ?? '127.0.0.1',
+  port: Number(process.env.PORT ?? 0),
+  idleTimeout: 0, // streams stay open however quiet; the floor sends no pings
+  routes: {
+    '/healthz': new Response('ok'),
+    '/api/chat/rooms': req => Response.json(roomList.all(Number(new URL(req.url).searchParams.get('userId')))),
+    '/api/chat/rooms/:id/subscribe': req => subscribe(req, Number(req.params.id)),
+    '/api/chat/rooms/:id/messages': {
+      GET: req => history(new URL(req.url), Number(req.params.id)),
+      POST: req => post(req, Number(req.params.id)),
+    },
+  },
+  fetch: () => new Response('not found', { status: 404 }),
+})
+console.log(`listening on http://${server.hostname}:${server.port}`)
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    server.stop(true)
+    db.close()
+    process.exit(0)
+  })
+}
