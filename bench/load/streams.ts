@@ -1,0 +1,54 @@
+/** Helpers every load scenario shares: the bench message format and opening many streams. */
+import { openSse, type OnMessage, type SseStream } from './sse-reader'
+
+/** A bench message says which it is and when it was sent (performance.now() of the sender). */
+export const benchContent = (seq: number, sentAt: number) => `b${seq}:${sentAt.toFixed(3)}`
+
+const MARK = '"content":"b'
+
+/**
+ * The seq and send time of a bench message from an event's data line, without parsing the
+ * JSON; seq is -1 for other messages (JOIN, seeded). Fills one reused object: this runs for
+ * every delivery.
+ */
+export function readBenchContent(data: string, into: { seq: number; sentAt: number }): void {
+  const at = data.indexOf(MARK)
+  into.seq = -1
+  if (at < 0) return
+  const colon = data.indexOf(':', at + MARK.length)
+  const quote = data.indexOf('"', colon)
+  into.seq = Number(data.slice(at + MARK.length, colon))
+  into.sentAt = Number(data.slice(colon + 1, quote))
+}
+
+/** Opens `count` streams, at most `concurrency` connecting at once; all or none. */
+export async function openStreams(
+  count: number,
+  concurrency: number,
+  stream: (i: number) => { port: number; path: string; headers: Record<string, string>; onMessage?: OnMessage },
+): Promise<SseStream[]> {
+  const streams: SseStream[] = []
+  let next = 0
+  let failed = false
+  const opener = async () => {
+    while (next < count && !failed) {
+      try {
+        streams.push(await openSse(stream(next++)))
+      } catch (error) {
+        failed = true
+        throw error
+      }
+    }
+  }
+  const openers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, count) }, opener))
+  const failure = openers.find(result => result.status === 'rejected')
+  if (failure) {
+    closeStreams(streams)
+    throw failure.reason
+  }
+  return streams
+}
+
+export function closeStreams(streams: SseStream[]): void {
+  for (const stream of streams) stream.close()
+}
