@@ -1,0 +1,64 @@
+/** How big each scenario is, in the full run and in the quick (CI smoke) run. */
+import type { HistoryShape } from './targets/target'
+
+export interface FanoutPlan {
+  subscribers: number
+  /** Streams share users: registration is slow on purpose (argon2id). */
+  streamsPerUser: number
+  messages: number
+  /** Messages posted per second, on a fixed schedule. */
+  rate: number
+  /** How long to wait after the last post for deliveries still on their way. */
+  drainMs: number
+}
+
+export interface IngestPlan {
+  /** Concurrent posting loops, each awaiting its answer before the next post. */
+  posters: number
+  posterUsers: number
+  listeners: number
+  durationMs: number
+  drainMs: number
+}
+
+export interface IdlePlan {
+  streams: number
+  streamsPerUser: number
+  /** Pause after opening, before reading memory, so the server settles. */
+  settleMs: number
+}
+
+export interface HistoryPlan extends HistoryShape {
+  /** Requests timed per kind of page. */
+  samples: number
+  limit: number
+}
+
+export interface StartupPlan {
+  /** Starts per database; the median is reported. */
+  runs: number
+}
+
+export interface Plan {
+  fanout: FanoutPlan
+  ingest: IngestPlan
+  idle: IdlePlan
+  history: HistoryPlan
+  startup: StartupPlan
+}
+
+export const FULL: Plan = {
+  fanout: { subscribers: 1000, streamsPerUser: 100, messages: 500, rate: 200, drainMs: 15_000 },
+  ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 10_000, drainMs: 15_000 },
+  idle: { streams: 5000, streamsPerUser: 500, settleMs: 2000 },
+  history: { messages: 1_000_000, rooms: 1000, readerRooms: 50, samples: 2000, limit: 50 },
+  startup: { runs: 5 },
+}
+
+export const QUICK: Plan = {
+  fanout: { subscribers: 200, streamsPerUser: 100, messages: 100, rate: 200, drainMs: 5000 },
+  ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 3000, drainMs: 5000 },
+  idle: { streams: 500, streamsPerUser: 250, settleMs: 500 },
+  history: { messages: 100_000, rooms: 100, readerRooms: 50, samples: 300, limit: 50 },
+  startup: { runs: 3 },
+}

@@ -1,0 +1,153 @@
+/**
+ * The table: every figure as ours, floor and ours/floor, next to its target (printed, never
+ * asserted), and the checks that do fail the run (lost or doubled deliveries, failed posts,
+ * dropped streams, a scenario that could not run).
+ */
+import type { Figures } from './load/job'
+import type { Plan } from './plan'
+import type { TargetName } from './targets/target'
+
+export type Scenario = keyof Plan
+export type Outcome = Figures | { error: string }
+export type Results = Record<Scenario, Partial<Record<TargetName, Outcome>>>
+
+interface Row {
+  scenario: Scenario
+  key: string
+  label: string
+  decimals: number
+  target?: string
+  met?: (ours: number, floor: number) => boolean
+  /** A correctness count: any non-zero, for either target, fails the run. */
+  mustBeZero?: boolean
+}
+
+const zero = (scenario: Scenario, key: string, label: string): Row =>
+  ({ scenario, key, label, decimals: 0, target: '0', met: ours => ours === 0, mustBeZero: true })
+const pageRows = (prefix: 'http' | 'store', where: string, limit: number): Row[] =>
+  (['Newest', 'Before', 'After'] as const).flatMap((kind): Row[] => {
+    const page = { Newest: 'newest page', Before: 'page before id', After: 'page after id' }[kind]
+    return [
+      { scenario: 'history', key: `${prefix}${kind}P50`, label: `${where} ${page} p50 (ms)`, decimals: 3 },
+      {
+        scenario: 'history', key: `${prefix}${kind}P99`, label: `${where} ${page} p99 (ms)`, decimals: 3,
+        target: `< ${limit} ms`, met: ours => ours < limit,
+      },
+    ]
+  })
+
+const ROWS: Row[] = [
+  { scenario: 'fanout', key: 'deliveriesPerSecond', label: 'deliveries/s', decimals: 0 },
+  { scenario: 'fanout', key: 'latencyP50', label: 'delivery latency p50 (ms)', decimals: 2 },
+  { scenario: 'fanout', key: 'latencyP95', label: 'delivery latency p95 (ms)', decimals: 2 },
+  {
+    scenario: 'fanout', key: 'latencyP99', label: 'delivery latency p99 (ms)', decimals: 2,
+    target: '<= 2x floor and < 30 ms', met: (ours, floor) => ours <= 2 * floor && ours < 30,
+  },
+  { scenario: 'fanout', key: 'latencyMax', label: 'delivery latency max (ms)', decimals: 2 },
+  {
+    scenario: 'fanout', key: 'cpuPerDeliveryUs', label: 'server CPU per delivery (µs)', decimals: 2,
+    target: '<= 1.3x floor', met: (ours, floor) => ours <= 1.3 * floor,
+  },
+  { scenario: 'fanout', key: 'cpuPerMessageUs', label: 'server CPU per message (µs)', decimals: 0 },
+  { scenario: 'fanout', key: 'peakRssMiB', label: 'server peak RSS (MiB)', decimals: 1 },
+  zero('fanout', 'missing', 'missing deliveries'),
+  zero('fanout', 'duplicate', 'duplicate deliveries'),
+  zero('fanout', 'failedPosts', 'failed posts'),
+  { scenario: 'fanout', key: 'serverCpuPercent', label: 'server CPU busy (% of its core)', decimals: 0 },
+  { scenario: 'fanout', key: 'loadCpuPercent', label: 'load generator CPU (% of its core)', decimals: 0 },
+  {
+    scenario: 'ingest', key: 'acceptedPerSecond', label: 'accepted messages/s', decimals: 0,
+    target: '>= 0.7x floor', met: (ours, floor) => ours >= 0.7 * floor,
+  },
+  { scenario: 'ingest', key: 'postP50', label: 'POST latency p50 (ms)', decimals: 2 },
+  { scenario: 'ingest', key: 'postP99', label: 'POST latency p99 (ms)', decimals: 2 },
+  { scenario: 'ingest', key: 'cpuPerMessageUs', label: 'server CPU per message (µs)', decimals: 1 },
+  zero('ingest', 'missing', 'missing deliveries'),
+  zero('ingest', 'duplicate', 'duplicate deliveries'),
+  zero('ingest', 'failedPosts', 'failed posts'),
+  { scenario: 'ingest', key: 'serverCpuPercent', label: 'server CPU busy (% of its core)', decimals: 0 },
+  { scenario: 'ingest', key: 'loadCpuPercent', label: 'load generator CPU (% of its core)', decimals: 0 },
+  {
+    scenario: 'idle', key: 'rssPerStreamKiB', label: 'server RSS per stream (KiB)', decimals: 1,
+    target: '<= 1.5x floor', met: (ours, floor) => ours <= 1.5 * floor,
+  },
+  { scenario: 'idle', key: 'openMs', label: 'time to open them all (ms)', decimals: 0 },
+  zero('idle', 'dropped', 'streams closed by the server'),
+  ...pageRows('http', 'HTTP', 5),
+  { scenario: 'history', key: 'httpRoomsP50', label: 'HTTP room list p50 (ms)', decimals: 3 },
+  { scenario: 'history', key: 'httpRoomsP99', label: 'HTTP room list p99 (ms)', decimals: 3 },
+  ...pageRows('store', 'in-process', 2),
+  { scenario: 'history', key: 'storeRoomsP50', label: 'in-process room list p50 (ms)', decimals: 3 },
+  { scenario: 'history', key: 'storeRoomsP99', label: 'in-process room list p99 (ms)', decimals: 3 },
+  {
+    scenario: 'startup', key: 'emptyMs', label: 'exec to /healthz, new database (ms)', decimals: 1,
+    target: '< 150 ms', met: ours => ours < 150,
+  },
+  {
+    scenario: 'startup', key: 'seededMs', label: 'exec to /healthz, history database (ms)', decimals: 1,
+    target: '< 300 ms (1M messages)', met: ours => ours < 300,
+  },
+]
+
+export function describePlan(plan: Plan): string[] {
+  const n = (value: number) => value.toLocaleString('en-US')
+  const { fanout, ingest, idle, history, startup } = plan
+  return [
+    `fanout: ${n(fanout.subscribers)} subscribers in one room, ${n(fanout.messages)} messages posted at ${fanout.rate}/s`,
+    `ingest: ${ingest.posters} concurrent posters for ${ingest.durationMs / 1000} s, ${ingest.listeners} listeners`,
+    `idle: ${n(idle.streams)} idle streams`,
+    `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms, pages of ${history.limit}, ` +
+      `room list of a user in ${history.readerRooms} rooms, ${n(history.samples)} requests each`,
+    `startup: median of ${startup.runs} starts; the history database is the one above`,
+  ]
+}
+
+const figure = (outcome: Outcome | undefined, key: string): number | undefined =>
+  outcome && !('error' in outcome) ? outcome[key] : undefined
+
+function format(value: number, decimals: number): string {
+  if (!Number.isFinite(value)) return '-'
+  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
+}
+
+function cell(outcome: Outcome | undefined, row: Row): string {
+  if (!outcome) return 'not run'
+  if ('error' in outcome) return 'error'
+  const value = outcome[row.key]
+  return value === undefined ? '-' : format(value, row.decimals)
+}
+
+/** The table as markdown, columns padded so it also reads in a terminal. */
+export function table(results: Results): string {
+  const header = ['scenario', 'figure', 'ours', 'floor', 'ours/floor', 'target', 'met']
+  const lines = ROWS.map((row, i) => {
+    const ours = figure(results[row.scenario].ours, row.key)
+    const floor = figure(results[row.scenario].floor, row.key)
+    const ratio = !row.mustBeZero && ours !== undefined && floor ? format(ours / floor, 2) : ''
+    const met = row.met && ours !== undefined && floor !== undefined ? (row.met(ours, floor) ? 'yes' : 'NO') : ''
+    const first = i === 0 || ROWS[i - 1]!.scenario !== row.scenario
+    const outcomes = results[row.scenario]
+    return [first ? row.scenario : '', row.label, cell(outcomes.ours, row), cell(outcomes.floor, row), ratio, row.target ?? '', met]
+  })
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map(line => line[column]!.length)))
+  const render = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`
+  return [render(header), render(widths.map(width => '-'.repeat(width))), ...lines.map(render)].join('\n')
+}
+
+/** Why the run must exit non-zero; empty when it need not. */
+export function failures(results: Results): string[] {
+  const found: string[] = []
+  for (const [scenario, outcomes] of Object.entries(results)) {
+    for (const [target, outcome] of Object.entries(outcomes)) {
+      if (outcome && 'error' in outcome) found.push(`${scenario} on ${target} did not run: ${outcome.error}`)
+    }
+  }
+  for (const row of ROWS.filter(row => row.mustBeZero)) {
+    for (const [target, outcome] of Object.entries(results[row.scenario])) {
+      const value = figure(outcome, row.key)
+      if (value) found.push(`${row.scenario} on ${target}: ${value} ${row.label}`)
+    }
+  }
+  return found
+}

@@ -1,0 +1,141 @@
+/**
+ * `bun run bench [--quick] [--target ours|floor] [--scenario <name>]...`: every scenario (or the
+ * named ones) against our compiled server
+ * and against the floor (bench/floor.ts), each on a fresh server process and database, the
+ * load from separate processes on the other core. Prints the table, writes it to
+ * bench/results/<time>.md and .json, and exits non-zero when a delivery went missing or came
+ * twice, a post failed, a stream was dropped or a scenario could not run. Timings are never
+ * asserted: the targets are printed beside them.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runLoad } from './load-runner'
+import type { LoadScenario } from './load/job'
+import { FULL, QUICK, type Plan } from './plan'
+import { PINNING, killAll, pinSelfToLoadCore } from './processes'
+import { describePlan, failures, table, type Outcome, type Results, type Scenario } from './report'
+import { startServer } from './server'
+import { startup } from './startup'
+import { TARGETS } from './targets'
+import type { Target, TargetName } from './targets/target'
+
+const args = process.argv.slice(2)
+const quick = args.includes('--quick')
+const only = args.includes('--target') ? (args[args.indexOf('--target') + 1] as TargetName) : undefined
+if (only && !(only in TARGETS)) throw new Error(`--target must be one of: ${Object.keys(TARGETS).join(', ')}`)
+const plan: Plan = quick ? QUICK : FULL
+const named = args.flatMap((arg, i) => (arg === '--scenario' ? [args[i + 1] as Scenario] : []))
+for (const name of named) if (!(name in plan)) throw new Error(`--scenario must be one of: ${Object.keys(plan).join(', ')}`)
+const selected = (scenario: Scenario) => named.length === 0 || named.includes(scenario)
+const targets: Target[] = only ? [TARGETS[only]] : [TARGETS.ours, TARGETS.floor]
+/** Bounds each load generator; a hung one is killed and its scenario reported as an error. */
+const LOAD_TIMEOUT_MS = quick ? 30_000 : 120_000
+const LOAD_SCENARIOS: LoadScenario[] = ['fanout', 'ingest', 'idle']
+
+const log = (message: string) => console.error(message)
+
+async function attempt(label: string, work: () => Promise<Outcome>): Promise<Outcome> {
+  log(label)
+  try {
+    return await work()
+  } catch (error) {
+    log(`  failed: ${(error as Error).message}`)
+    return { error: (error as Error).message }
+  }
+}
+
+/** A fresh server on `databasePath`, one load generator against it, the server stopped. */
+async function measure(target: Target, scenario: LoadScenario | 'history', databasePath: string): Promise<Outcome> {
+  const server = await startServer(target, databasePath)
+  try {
+    const job = { scenario, target: target.name, port: server.port, pid: server.pid, databasePath, params: plan[scenario] }
+    return await runLoad(job, LOAD_TIMEOUT_MS)
+  } finally {
+    await server.stop()
+  }
+}
+
+async function runAll(workDir: string): Promise<Results> {
+  const results: Results = { fanout: {}, ingest: {}, idle: {}, history: {}, startup: {} }
+  const ready = new Map<TargetName, string | undefined>()
+  for (const target of targets) {
+    // Built before any clock starts; a target that cannot build is reported, not fatal.
+    await target.executable().then(() => ready.set(target.name, undefined), (error: Error) => ready.set(target.name, error.message))
+  }
+  const run = (scenario: keyof Results, target: Target, work: () => Promise<Outcome>) => {
+    const broken = ready.get(target.name)
+    return attempt(`${scenario} · ${target.name}`, broken ? async () => ({ error: broken }) : work)
+  }
+
+  for (const scenario of LOAD_SCENARIOS.filter(selected)) {
+    for (const target of targets) {
+      results[scenario][target.name] = await run(scenario, target, () => measure(target, scenario, join(workDir, `${scenario}-${target.name}.db`)))
+    }
+  }
+  for (const target of targets) {
+    const databasePath = join(workDir, `history-${target.name}.db`)
+    let seeding: Promise<void> | undefined
+    // Seeded once, for whichever of history and startup runs first.
+    const seeded = () =>
+      (seeding ??= (async () => {
+        const started = performance.now()
+        target.seedHistory(databasePath, plan.history)
+        log(`  seeded ${plan.history.messages.toLocaleString('en-US')} messages in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+      })())
+    if (selected('history')) {
+      results.history[target.name] = await run('history', target, () => seeded().then(() => measure(target, 'history', databasePath)))
+    }
+    if (selected('startup')) {
+      results.startup[target.name] = await run('startup', target, () => seeded().then(() => startup(target, plan.startup, workDir, databasePath)))
+    }
+  }
+  return results
+}
+
+function machine(): string {
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown CPU'
+  const commit = Bun.spawnSync(['git', 'rev-parse', '--short', 'HEAD'], { stderr: 'ignore' }).stdout.toString().trim()
+  return `${cpu}, ${availableParallelism()} cores; Bun ${Bun.version}; commit ${commit || 'unknown'}; ${PINNING}`
+}
+
+pinSelfToLoadCore()
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll()
+    process.exit(130)
+  })
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'chat-bench-'))
+let results: Results
+try {
+  results = await runAll(workDir)
+} finally {
+  killAll()
+  rmSync(workDir, { recursive: true, force: true })
+}
+
+const date = new Date().toISOString()
+const failed = failures(results)
+const markdown = [
+  `# Benchmark ${quick ? '(quick)' : '(full)'}, ${date}`,
+  '',
+  machine(),
+  '',
+  ...describePlan(plan).map(line => `- ${line}`),
+  '',
+  table(results),
+  '',
+  failed.length ? ['Failed:', ...failed.map(line => `- ${line}`)].join('\n') : 'No missing or duplicate deliveries.',
+  '',
+].join('\n')
+console.log(`\n${markdown}`)
+
+const resultsDir = join(import.meta.dir, 'results')
+const stamp = date.replace(/[:.]/g, '-')
+mkdirSync(resultsDir, { recursive: true })
+writeFileSync(join(resultsDir, `${stamp}.md`), markdown)
+writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify({ date, quick, machine: machine(), plan, results, failed }, null, 2))
+console.log(`written to bench/results/${stamp}.md and .json`)
+process.exit(failed.length ? 1 : 0)

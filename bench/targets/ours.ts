@@ -1,0 +1,84 @@
+/** Our server as a target: the compiled binary, users by registration, public rooms. */
+import { join } from 'node:path'
+import { buildIfStale } from '../build'
+import { requestJson } from '../http'
+import { openDatabase, createSqliteStore } from '../../src/store/sqlite'
+import { seededContent, seededRoom, seededTime, type Identity, type Target } from './target'
+
+const ROOT = join(import.meta.dir, '..', '..')
+const BINARY = join(ROOT, 'dist', 'chat-server')
+// Registration hashes with argon2id (tens of ms): users are few and shared by many streams.
+const PASSWORD = 'bench-password'
+const RUN = `${process.pid.toString(36)}${Date.now().toString(36)}`
+let nextUser = 0
+
+async function register(base: string): Promise<Identity> {
+  const username = `b${RUN}_${nextUser++}`
+  const { user, token } = await requestJson<{ user: { id: number }; token: string }>(
+    'POST', `${base}/api/auth/register`, { username, password: PASSWORD },
+  )
+  return { userId: user.id, headers: { Authorization: `Bearer ${token}` } }
+}
+
+export const ours: Target = {
+  name: 'ours',
+  env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', LOG_LEVEL: 'warn' },
+
+  async executable() {
+    const sources = ['src', 'package.json', 'bun.lock'].map(path => join(ROOT, path))
+    buildIfStale(BINARY, sources, ['bun', 'run', 'build'], ROOT)
+    return BINARY
+  },
+
+  seedHistory(path, shape) {
+    // The server's own migrations make the schema, so the seed cannot drift from it.
+    const db = openDatabase(path)
+    const now = Date.now()
+    const user = db.query('INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, ?, ?, ?, ?)')
+    const room = db.query(`INSERT INTO rooms (id, name, type, visibility, owner_id, created_at) VALUES (?, ?, 'group', 'public', 1, ?)`)
+    const member = db.query('INSERT INTO participants (room_id, user_id, joined_at) VALUES (?, 1, ?)')
+    const message = db.query(`INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at) VALUES (?, ?, 1, ?, 'MESSAGE', ?)`)
+    db.transaction(() => {
+      // Nobody logs in as the seeding owner: the hash only has to be present.
+      user.run(`seed${RUN}`, 'seed', 'not-a-hash', now)
+      for (let id = 1; id <= shape.rooms; id++) {
+        room.run(id, `room ${id}`, now)
+        member.run(id, now)
+      }
+      for (let k = 1; k <= shape.messages; k++) message.run(k, seededRoom(k, shape), seededContent(k), seededTime(k, shape, now))
+    })()
+    db.close()
+  },
+
+  async users(base, count) {
+    const users: Identity[] = []
+    for (let i = 0; i < count; i++) users.push(await register(base))
+    return users
+  },
+
+  async createRoom(base, owner, members) {
+    const room = await requestJson<{ id: number }>('POST', `${base}/api/chat/rooms`, {
+      name: 'bench', visibility: 'public', participantIds: members.map(member => member.userId),
+    }, owner.headers)
+    return room.id
+  },
+
+  async historyReader(base, shape) {
+    const reader = await register(base)
+    for (let room = 1; room <= shape.readerRooms; room++) {
+      await requestJson('POST', `${base}/api/chat/rooms/${room}/join`, undefined, reader.headers)
+    }
+    return { ...reader, roomsPath: '/api/chat/rooms' }
+  },
+
+  openHistory(path) {
+    const store = createSqliteStore(path)
+    return {
+      newest: (roomId, limit) => store.history({ roomId, limit }),
+      before: (roomId, id, limit) => store.history({ roomId, beforeId: id, limit }),
+      after: (roomId, id, limit) => store.history({ roomId, afterId: id, limit }),
+      rooms: userId => store.roomSummaries(userId),
+      close: () => store.close(),
+    }
+  },
+}
