@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Deps } from './deps'
 import { errorResponse, mapError } from './http/error-mapping'
+import { checkIntegerParams } from './http/integer-params'
 import { checkDeclaredLength, parseJsonBody } from './http/json-body'
 import { authRoutes } from './modules/auth'
 import { createAuthPlugin } from './modules/auth/plugin'
@@ -28,6 +29,7 @@ export function createApp(deps: Deps) {
       checkDeclaredLength(request)
     })
     .onParse(({ request }) => parseJsonBody(request))
+    .onTransform(({ params, query }) => checkIntegerParams(params, query))
     .onError(({ code, error, request, route }) => mapError(code, error, log, route ?? new URL(request.url).pathname))
     .onAfterResponse(({ request, route, set }) => {
       const start = started.get(request)

@@ -71,7 +71,10 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
 }
 
 async function createMessaging(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
-  if (config.redisUrl === undefined) return { bus: createMemoryBus(), presence: createMemoryPresence() }
+  if (config.redisUrl === undefined) {
+    const bus = createMemoryBus((error) => log.error('bus handler failed', { error: String(error) }))
+    return { bus, presence: createMemoryPresence() }
+  }
   // Loaded only in Redis mode: with the in-process bus, no Redis code is on the path.
   const { createRedisBus } = await import('./bus/redis')
   const { createRedisPresence } = await import('./bus/redis-presence')

@@ -1,7 +1,7 @@
 import type { Bus, BusEvent, BusHandler, Presence, Topic } from './bus'
 
 /** The in-process bus: one instance, no network, every event delivered synchronously. */
-export function createMemoryBus(): Bus {
+export function createMemoryBus(onHandlerError: (error: unknown) => void = () => {}): Bus {
   const handlers = new Map<Topic, Set<BusHandler>>()
   const resyncHandlers = new Set<() => void>()
 
@@ -9,7 +9,14 @@ export function createMemoryBus(): Bus {
     publish(topic: Topic, event: BusEvent) {
       const set = handlers.get(topic)
       if (!set) return
-      for (const handler of [...set]) handler(event)
+      for (const handler of [...set]) {
+        // One failing listener must not stop the others or the publisher.
+        try {
+          handler(event)
+        } catch (error) {
+          onHandlerError(error)
+        }
+      }
     },
     subscribe(topic, handler) {
       let set = handlers.get(topic)

@@ -1,0 +1,250 @@
+/**
+ * Test support: a real server on a free port with a temp database, a small HTTP client, and an
+ * SSE reader that parses the real bytes of a stream.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp } from '../src/app'
+import type { Config } from '../src/config'
+import { createDeps, type Deps } from '../src/deps'
+import { createLogger } from '../src/log'
+
+export interface TestServer {
+  url: string
+  deps: Deps
+  config: Config
+  stop(): Promise<void>
+}
+
+export const tempDir = () => mkdtempSync(join(tmpdir(), 'chat-test-'))
+
+/** Starts the app in this process; rate limiting is off unless a test turns it on. */
+export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config: Config = {
+    port: 0,
+    host: '127.0.0.1',
+    databasePath: join(tempDir(), 'chat.db'),
+    redisUrl: undefined,
+    heartbeatIntervalMs: 15_000,
+    allowRegistration: true,
+    rateLimitMessagesPerMinute: 0,
+    streamMaxBufferBytes: 1_048_576,
+    logLevel: 'error',
+    sessionTtlDays: 30,
+    ...overrides,
+  }
+  const deps = await createDeps(config, createLogger(config.logLevel))
+  const app = createApp(deps).listen({ port: 0, hostname: '127.0.0.1', reusePort: false, idleTimeout: 30 })
+  return {
+    url: `http://127.0.0.1:${app.server!.port}`,
+    deps,
+    config,
+    async stop() {
+      deps.streams.endAll()
+      await app.stop(true)
+      await deps.close()
+    },
+  }
+}
+
+export interface Reply<T = any> {
+  status: number
+  body: T
+  headers: Headers
+}
+
+/** One HTTP call; JSON in and out. */
+export async function call<T = any>(
+  url: string,
+  path: string,
+  options: { method?: string; token?: string; body?: unknown; headers?: Record<string, string>; raw?: BodyInit } = {},
+): Promise<Reply<T>> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.token) headers.authorization = `Bearer ${options.token}`
+  let body: BodyInit | undefined = options.raw
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body)
+    headers['content-type'] ??= 'application/json'
+  }
+  const res = await fetch(url + path, { method: options.method ?? (body === undefined ? 'GET' : 'POST'), headers, body })
+  const text = await res.text()
+  let parsed: unknown = text
+  try {
+    parsed = text ? JSON.parse(text) : undefined
+  } catch {
+    // not JSON: kept as text so the test can say what came back
+  }
+  return { status: res.status, body: parsed as T, headers: res.headers }
+}
+
+export interface TestUser {
+  id: number
+  username: string
+  token: string
+}
+
+let userSeq = 0
+const runId = Math.random().toString(36).slice(2, 7)
+
+/** Registers a fresh user (unique name per call). */
+export async function newUser(url: string, prefix = 'user'): Promise<TestUser> {
+  const username = `${prefix}_${runId}_${++userSeq}`.toLowerCase().slice(0, 32)
+  const res = await call(url, '/api/auth/register', { body: { username, password: 'password-123' } })
+  if (res.status !== 201) throw new Error(`register ${username}: ${res.status} ${JSON.stringify(res.body)}`)
+  return { id: res.body.user.id, username, token: res.body.token }
+}
+
+export const newUsers = (url: string, n: number, prefix = 'user') => Promise.all(Array.from({ length: n }, () => newUser(url, prefix)))
+
+export async function createRoom(url: string, owner: TestUser, options: { name?: string; visibility?: 'public' | 'private'; participantIds?: number[] } = {}) {
+  const res = await call(url, '/api/chat/rooms', { token: owner.token, body: { name: options.name ?? 'room', ...options } })
+  if (res.status !== 201) throw new Error(`create room: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body as { id: number; [k: string]: any }
+}
+
+export async function post(url: string, user: TestUser, roomId: number, content: string, clientMessageId?: string) {
+  const res = await call(url, `/api/chat/rooms/${roomId}/messages`, { token: user.token, body: { content, clientMessageId } })
+  if (res.status !== 201 && res.status !== 200) throw new Error(`post: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body as { id: number; [k: string]: any }
+}
+
+export interface SseEvent {
+  event: string
+  id?: string
+  data: string
+  json: any
+}
+
+/**
+ * Reads a live SSE response and parses its frames as they arrive. `next` awaits the next event
+ * matching a predicate, with a deadline: tests wait for what they expect, never sleep.
+ */
+export class SseStream {
+  readonly events: SseEvent[] = []
+  comments = 0
+  retry: number | null = null
+  closed = false
+  private buffer = ''
+  private cursor = 0
+  private waiters: (() => void)[] = []
+  private readonly done: Promise<void>
+
+  constructor(readonly response: Response, private readonly abort: AbortController) {
+    this.done = this.pump()
+  }
+
+  private async pump() {
+    const reader = this.response.body!.getReader()
+    const decoder = new TextDecoder()
+    try {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) break
+        this.buffer += decoder.decode(value, { stream: true })
+        this.parse()
+      }
+    } catch {
+      // aborted by close(), or the connection dropped: either way the stream is over
+    } finally {
+      this.closed = true
+      this.wake()
+    }
+  }
+
+  private parse() {
+    for (let end = this.buffer.indexOf('\n\n'); end >= 0; end = this.buffer.indexOf('\n\n')) {
+      const block = this.buffer.slice(0, end)
+      this.buffer = this.buffer.slice(end + 2)
+      const frame: SseEvent = { event: 'message', data: '', json: undefined }
+      let hasData = false
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) this.comments++
+        else if (line.startsWith('retry: ')) this.retry = Number(line.slice(7))
+        else if (line.startsWith('event: ')) frame.event = line.slice(7)
+        else if (line.startsWith('id: ')) frame.id = line.slice(4)
+        else if (line.startsWith('data: ')) {
+          frame.data += (hasData ? '\n' : '') + line.slice(6)
+          hasData = true
+        }
+      }
+      if (hasData) {
+        frame.json = JSON.parse(frame.data)
+        this.events.push(frame)
+      }
+    }
+    this.wake()
+  }
+
+  private wake() {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const w of waiters) w()
+  }
+
+  /** Resolves on new input or the end of the stream. */
+  private changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  /** The next unconsumed event matching `match` (events before it are skipped). */
+  async next(match: (e: SseEvent) => boolean = () => true, timeoutMs = 5000): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      while (this.cursor < this.events.length) {
+        const e = this.events[this.cursor++]!
+        if (match(e)) return e
+      }
+      if (this.closed) throw new Error(`stream ended while waiting; saw ${this.events.map((e) => e.event).join(',')}`)
+      await within(this.changed(), deadline - Date.now(), `no matching event within ${timeoutMs} ms; saw ${this.events.map((e) => `${e.event}#${e.id ?? ''}`).join(',')}`)
+    }
+  }
+
+  /** Waits until `condition` holds over everything received so far. */
+  async until(condition: (s: SseStream) => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (!condition(this)) {
+      if (this.closed) throw new Error(`stream ended before ${what}`)
+      await within(this.changed(), deadline - Date.now(), `${what} not met within ${timeoutMs} ms`)
+    }
+  }
+
+  /** Resolves when the server ends the stream. */
+  async ended(timeoutMs = 5000): Promise<void> {
+    await within(this.done, timeoutMs, `stream still open after ${timeoutMs} ms`)
+  }
+
+  messageIds(roomId?: number): number[] {
+    return this.events.filter((e) => e.event === 'message' && (roomId === undefined || e.json.roomId === roomId)).map((e) => Number(e.id))
+  }
+
+  close() {
+    this.abort.abort()
+  }
+}
+
+export async function openStream(url: string, path: string, token: string, headers: Record<string, string> = {}): Promise<SseStream> {
+  const abort = new AbortController()
+  const response = await fetch(url + path, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers }, signal: abort.signal })
+  if (response.status !== 200) throw new Error(`stream ${path}: ${response.status} ${await response.text()}`)
+  return new SseStream(response, abort)
+}
+
+export function within<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), Math.max(0, ms)))),
+  ]).finally(() => clearTimeout(timer))
+}
+
+/** Polls `check` until it holds (for state only observable by asking again, e.g. presence). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`)
+    await Bun.sleep(25)
+  }
+}
+
+export const isAscendingUnique = (ids: number[]) => ids.every((id, i) => i === 0 || id > ids[i - 1]!)
