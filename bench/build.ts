@@ -14,9 +14,11 @@ function newestMtime(paths: string[]): number {
   return newest
 }
 
-export function buildIfStale(output: string, sources: string[], command: string[], cwd: string): void {
-  if (existsSync(output) && statSync(output).mtimeMs >= newestMtime(sources)) return
+/** Returns true (so a caller can remember that it is built) or throws. */
+export function buildIfStale(output: string, sources: string[], command: string[], cwd: string): true {
+  if (existsSync(output) && statSync(output).mtimeMs >= newestMtime(sources)) return true
   console.error(`building ${output}: ${command.join(' ')}`)
   const build = Bun.spawnSync(command, { cwd, stdout: 'inherit', stderr: 'inherit' })
   if (build.exitCode !== 0) throw new Error(`build failed (exit ${build.exitCode}): ${command.join(' ')}`)
+  return true
 }

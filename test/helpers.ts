@@ -95,7 +95,9 @@ export async function newUser(url: string, prefix = 'user'): Promise<TestUser> {
   return { id: res.body.user.id, username, token: res.body.token }
 }
 
-export const newUsers = (url: string, n: number, prefix = 'user') => Promise.all(Array.from({ length: n }, () => newUser(url, prefix)))
+/** Registers n users at once (typed so that destructuring the first four needs no checks). */
+export const newUsers = (url: string, n: number, prefix = 'user') =>
+  Promise.all(Array.from({ length: n }, () => newUser(url, prefix))) as Promise<[TestUser, TestUser, TestUser, TestUser, ...TestUser[]]>
 
 export async function createRoom(url: string, owner: TestUser, options: { name?: string; visibility?: 'public' | 'private'; participantIds?: number[] } = {}) {
   const res = await call(url, '/api/chat/rooms', { token: owner.token, body: { name: options.name ?? 'room', ...options } })

@@ -9,6 +9,7 @@ import { seededContent, seededRoom, seededTime, type Target } from './target'
 const BENCH = join(import.meta.dir, '..')
 const BINARY = join(tmpdir(), 'chat-bench-floor-server')
 let nextRoom = 1
+let built: true | undefined
 
 export const floor: Target = {
   name: 'floor',
@@ -16,7 +17,7 @@ export const floor: Target = {
 
   async executable() {
     const sources = [join(BENCH, 'floor.ts'), join(BENCH, 'floor-schema.ts')]
-    buildIfStale(BINARY, sources, ['bun', 'build', sources[0]!, '--compile', '--minify', '--outfile', BINARY], BENCH)
+    built ??= buildIfStale(BINARY, sources, ['bun', 'build', sources[0]!, '--compile', '--minify', '--outfile', BINARY], BENCH)
     return BINARY
   },
 
