@@ -93,10 +93,17 @@ async function runAll(workDir: string): Promise<Results> {
   return results
 }
 
+const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
+const loadAtStart = loadAverage()
+
+/** The machine and how busy it was: other work on these cores moves every wall-clock figure. */
 function machine(): string {
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1] ?? 'unknown CPU'
   const commit = Bun.spawnSync(['git', 'rev-parse', '--short', 'HEAD'], { stderr: 'ignore' }).stdout.toString().trim()
-  return `${cpu}, ${availableParallelism()} cores; Bun ${Bun.version}; commit ${commit || 'unknown'}; ${PINNING}`
+  return [
+    `${cpu}, ${availableParallelism()} cores; Bun ${Bun.version}; commit ${commit || 'unknown'}; ${PINNING};`,
+    `1-minute load average ${loadAtStart} at the start, ${loadAverage()} at the end`,
+  ].join(' ')
 }
 
 pinSelfToLoadCore()
@@ -117,13 +124,14 @@ try {
 }
 
 const date = new Date().toISOString()
+const about = machine()
 const failed = failures(results)
 const markdown = [
   `# Benchmark ${quick ? '(quick)' : '(full)'}, ${date}`,
   '',
-  machine(),
+  about,
   '',
-  ...describePlan(plan).map(line => `- ${line}`),
+  ...(Object.keys(plan) as Scenario[]).filter(selected).map(scenario => `- ${describePlan(plan)[scenario]}`),
   '',
   table(results),
   '',
@@ -136,6 +144,6 @@ const resultsDir = join(import.meta.dir, 'results')
 const stamp = date.replace(/[:.]/g, '-')
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(join(resultsDir, `${stamp}.md`), markdown)
-writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify({ date, quick, machine: machine(), plan, results, failed }, null, 2))
+writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify({ date, quick, machine: about, plan, results, failed }, null, 2))
 console.log(`written to bench/results/${stamp}.md and .json`)
 process.exit(failed.length ? 1 : 0)

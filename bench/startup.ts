@@ -7,19 +7,21 @@ import type { Target } from './targets/target'
 
 const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-async function timeStarts(target: Target, runs: number, databasePath: (run: number) => string): Promise<number> {
-  const times: number[] = []
+/** Median wall and CPU time over `runs` starts. */
+async function timeStarts(target: Target, runs: number, databasePath: (run: number) => string) {
+  const wall: number[] = []
+  const cpu: number[] = []
   for (let run = 0; run < runs; run++) {
     const server = await startServer(target, databasePath(run))
-    times.push(server.startupMs)
+    wall.push(server.startupMs)
+    cpu.push(server.startupCpuMs)
     await server.stop()
   }
-  return median(times)
+  return { wall: median(wall), cpu: median(cpu) }
 }
 
 export async function startup(target: Target, plan: StartupPlan, workDir: string, seededPath: string): Promise<Figures> {
-  return {
-    emptyMs: await timeStarts(target, plan.runs, run => join(workDir, `empty-${run}.db`)),
-    seededMs: await timeStarts(target, plan.runs, () => seededPath),
-  }
+  const empty = await timeStarts(target, plan.runs, run => join(workDir, `empty-${run}.db`))
+  const seeded = await timeStarts(target, plan.runs, () => seededPath)
+  return { emptyMs: empty.wall, emptyCpuMs: empty.cpu, seededMs: seeded.wall, seededCpuMs: seeded.cpu }
 }

@@ -6,10 +6,13 @@
 import type { FanoutPlan } from '../plan'
 import { memoryKiB, startMeter } from '../proc-stats'
 import { Samples, Tally } from '../stats'
+import { connectPosterPool } from './http-poster'
 import { progress, type Figures, type LoadContext } from './job'
 import { benchContent, closeStreams, openStreams, readBenchContent } from './streams'
 
 const OPEN_CONCURRENCY = 100
+/** Connections for the posts, enough that one rarely waits for another's answer. */
+const POST_CONNECTIONS = 8
 
 export async function fanout({ target, base, port, pid }: LoadContext, plan: FanoutPlan): Promise<Figures> {
   const [poster, ...readers] = await target.users(base, Math.ceil(plan.subscribers / plan.streamsPerUser) + 1)
@@ -36,29 +39,25 @@ export async function fanout({ target, base, port, pid }: LoadContext, plan: Fan
   }))
   try {
     progress(`posting ${plan.messages} messages at ${plan.rate}/s`)
-    const url = `${base}/api/chat/rooms/${roomId}/messages`
-    const headers = { ...poster!.headers, 'Content-Type': 'application/json' }
+    const path = `/api/chat/rooms/${roomId}/messages`
+    const posts = await connectPosterPool(port, poster!.headers, POST_CONNECTIONS)
     const accepted = new Tally()
     let failedPosts = 0
     const stop = startMeter(pid)
     const started = performance.now()
-    const posts: Promise<void>[] = []
+    const answers: Promise<void>[] = []
     for (let seq = 0; seq < plan.messages; seq++) {
       const wait = started + (seq * 1000) / plan.rate - performance.now()
       if (wait > 0) await Bun.sleep(wait)
-      const body = JSON.stringify({ content: benchContent(seq, performance.now()) })
-      posts.push(
-        fetch(url, { method: 'POST', headers, body }).then(
-          async response => {
-            await response.arrayBuffer()
-            if (response.status === 201) accepted.add(seq)
-            else failedPosts++
-          },
+      answers.push(
+        posts.post(path, JSON.stringify({ content: benchContent(seq, performance.now()) })).then(
+          status => void (status === 201 ? accepted.add(seq) : failedPosts++),
           () => void failedPosts++,
         ),
       )
     }
-    await Promise.all(posts)
+    await Promise.all(answers)
+    posts.close()
     const messages = plan.messages - failedPosts
     const deadline = performance.now() + plan.drainMs
     while (delivered < messages * plan.subscribers && performance.now() < deadline) await Bun.sleep(5)

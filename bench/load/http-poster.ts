@@ -65,3 +65,25 @@ export async function connectPoster(port: number, headers: Record<string, string
     close: () => socket.end(),
   }
 }
+
+/**
+ * Posts that may overlap, each on an idle connection of the pool (opened up front; more are
+ * opened when all are busy). The request is written before post() returns, so a send time
+ * taken just before the call is when the bytes left.
+ */
+export async function connectPosterPool(port: number, headers: Record<string, string>, size: number): Promise<Poster> {
+  const idle = await Promise.all(Array.from({ length: size }, () => connectPoster(port, headers)))
+  const all = [...idle]
+  return {
+    async post(path, body) {
+      const poster = idle.pop() ?? (await connectPoster(port, headers))
+      if (!all.includes(poster)) all.push(poster)
+      const status = await poster.post(path, body)
+      idle.push(poster) // a failed connection threw above and is not reused
+      return status
+    },
+    close() {
+      for (const poster of all) poster.close()
+    },
+  }
+}
