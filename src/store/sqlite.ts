@@ -10,13 +10,18 @@ const MESSAGE = `m.id, m.room_id AS roomId, m.sender_id AS senderId, m.content, 
 /** Opens (creating if needed) the database, applies pending migrations and tunes it. */
 export function openDatabase(path: string): Database {
   const db = new Database(path, { create: true, strict: true })
+  // First, so that every statement after it, the switch to WAL included, waits while another
+  // instance holds a lock (instances starting together on one file) instead of failing at once.
+  db.run('PRAGMA busy_timeout = 5000')
   // WAL + NORMAL: ~20x the commit rate of FULL; a process crash loses nothing, only an OS
   // crash or power loss can drop the last commits (STACK-NOTES).
   db.run('PRAGMA journal_mode = WAL')
   db.run('PRAGMA synchronous = NORMAL')
   db.run('PRAGMA foreign_keys = ON')
-  db.run('PRAGMA busy_timeout = 5000')
-  migrate(db)
+  // The schema version is read and brought up to date under one write lock: instances starting
+  // together take turns, and each sees what the one before it applied (its steps become
+  // savepoints inside this transaction).
+  db.transaction(() => migrate(db)).immediate()
   return db
 }
 
