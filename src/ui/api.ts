@@ -1,0 +1,112 @@
+import type { Message, Room, User } from './types.ts'
+
+/** An error answer of the API: `{"error": {"code", "message"}}` with its status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** Seconds to wait, from `Retry-After` on a 429. */
+    readonly retryAfter: number | null = null,
+  ) {
+    super(message)
+  }
+}
+
+// Reads started early (see prefetch) and waiting for the code that needs them.
+const prefetched = new Map<string, { answer: Promise<unknown>; at: number }>()
+// Past this age an unclaimed early read is dropped: it was for a start-up that went otherwise.
+const PREFETCH_TTL_MS = 5_000
+
+/**
+ * Starts a GET now, for the next `request` of the same path to pick up: at start-up the page
+ * asks for the session, the rooms and the open room's messages together, not one by one.
+ */
+export function prefetch(path: string): void {
+  const answer = send('GET', path)
+  prefetched.set(path, { answer, at: performance.now() })
+  // A failed early read is not kept (after a 401, the sign-in that follows must ask afresh).
+  answer.catch(() => {
+    if (prefetched.get(path)?.answer === answer) prefetched.delete(path)
+  })
+}
+
+function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const early = method === 'GET' ? prefetched.get(path) : undefined
+  if (early) {
+    prefetched.delete(path)
+    if (performance.now() - early.at < PREFETCH_TTL_MS) return early.answer as Promise<T>
+  }
+  return send<T>(method, path, body)
+}
+
+async function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let response: Response
+  try {
+    // Same-origin: the session cookie goes along by itself, and the browser adds the
+    // Origin header the server checks on cookie-authenticated POSTs.
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? undefined : { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  } catch {
+    throw new ApiError(0, 'network', 'The server cannot be reached.')
+  }
+  if (response.status === 204) return undefined as T
+  const data: unknown = await response.json().catch(() => null)
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string } } | null)?.error
+    const retryAfter = Number(response.headers.get('Retry-After'))
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'unknown',
+      error?.message ?? `The server answered ${response.status}.`,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+    )
+  }
+  return data as T
+}
+
+const room = (roomId: number) => `/api/chat/rooms/${roomId}`
+
+export const ROOMS = '/api/chat/rooms'
+export const SESSION = '/api/auth/me'
+/** Messages per page of history. */
+export const PAGE_SIZE = 50
+
+export function messagesPath(roomId: number, cursor: { before?: number; after?: number } = {}, limit = PAGE_SIZE): string {
+  const query = new URLSearchParams({ limit: String(limit) })
+  if (cursor.before !== undefined) query.set('lastMessageId', String(cursor.before))
+  if (cursor.after !== undefined) query.set('afterId', String(cursor.after))
+  return `${room(roomId)}/messages?${query}`
+}
+
+export const api = {
+  me: () => request<{ user: User }>('GET', SESSION),
+  login: (username: string, password: string) =>
+    request<{ user: User }>('POST', '/api/auth/login', { username, password }),
+  register: (username: string, password: string, displayName?: string) =>
+    request<{ user: User }>('POST', '/api/auth/register', { username, password, displayName }),
+  logout: () => request<void>('POST', '/api/auth/logout'),
+
+  users: (q = '', limit = 50) =>
+    request<User[]>('GET', `/api/chat/users?${new URLSearchParams({ q, limit: String(limit) })}`),
+  rooms: () => request<Room[]>('GET', ROOMS),
+  publicRooms: () => request<Room[]>('GET', '/api/chat/rooms/public'),
+  room: (roomId: number) => request<Room>('GET', room(roomId)),
+  createRoom: (name: string, visibility: Room['visibility'], participantIds: number[]) =>
+    request<Room>('POST', '/api/chat/rooms', { name, visibility, participantIds }),
+  joinRoom: (roomId: number) => request<Room>('POST', `${room(roomId)}/join`),
+  leaveRoom: (roomId: number) => request<void>('POST', `${room(roomId)}/leave`),
+  directRoom: (userId: number) => request<Room>('POST', `/api/chat/users/${userId}/rooms`),
+
+  /** Ascending ids; `before` pages back from an id, `after` catches up from one. */
+  messages: (roomId: number, cursor: { before?: number; after?: number } = {}, limit = PAGE_SIZE) =>
+    request<Message[]>('GET', messagesPath(roomId, cursor, limit)),
+  send: (roomId: number, content: string, clientMessageId: string) =>
+    request<Message>('POST', `${room(roomId)}/messages`, { content, clientMessageId }),
+  markRead: (roomId: number, messageId: number) =>
+    request<void>('POST', `${room(roomId)}/read`, { messageId }),
+  typing: (roomId: number) => request<void>('POST', `${room(roomId)}/typing`),
+}

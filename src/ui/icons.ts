@@ -1,0 +1,27 @@
+/** Inline SVG icons, built as elements (no markup strings, no icon font to download). */
+
+const SVG = 'http://www.w3.org/2000/svg'
+
+function icon(...paths: string[]): SVGSVGElement {
+  const svg = document.createElementNS(SVG, 'svg')
+  svg.setAttribute('viewBox', '0 0 24 24')
+  svg.setAttribute('aria-hidden', 'true')
+  svg.setAttribute('class', 'icon')
+  for (const d of paths) {
+    const path = document.createElementNS(SVG, 'path')
+    path.setAttribute('d', d)
+    svg.appendChild(path)
+  }
+  return svg
+}
+
+export const sendIcon = () => icon('M4 12 20 4l-6 16-3-7-7-1Z', 'm11 13 9-9')
+export const backIcon = () => icon('M15 5l-7 7 7 7')
+export const plusIcon = () => icon('M12 5v14', 'M5 12h14')
+export const hashIcon = () => icon('M9 4 7 20', 'M17 4l-2 16', 'M4 9h16', 'M3 15h16')
+export const compassIcon = () => icon('M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'm15.5 8.5-2 5-5 2 2-5 5-2Z')
+export const messageIcon = () => icon('M4 5h16v11H9l-5 4V5Z')
+export const logoutIcon = () => icon('M15 4h4v16h-4', 'M10 8l-4 4 4 4', 'M6 12h10')
+export const closeIcon = () => icon('M6 6l12 12', 'M18 6 6 18')
+export const lockIcon = () => icon('M6 11h12v9H6z', 'M8 11V8a4 4 0 0 1 8 0v3')
+export const leaveIcon = () => icon('M9 4H5v16h4', 'M14 8l4 4-4 4', 'M18 12H8')
