@@ -219,14 +219,21 @@ export async function createStreamHub(options: StreamHubOptions) {
     if (sub.ended === 'too-slow') metrics.streamsCut.inc()
   }
 
-  function open(kind: 'room' | 'user', session: Session, roomIds: number[], lastEventId: number | undefined) {
-    const resume = lastEventId !== undefined && lastEventId < cursor
+  /**
+   * A new stream starts at the store's newest message, or replays from lastEventId when that
+   * is older. The pump is nudged because its cursor can lag the store: news of rooms with no
+   * local stream is not sent to this instance.
+   */
+  async function open(kind: 'room' | 'user', session: Session, roomIds: number[], lastEventId: number | undefined) {
+    const head = await store.maxMessageId()
+    const resume = lastEventId !== undefined && lastEventId < head
     const sub = new Subscription(kind, session, options.maxQueuedBytes, {
-      sentId: resume ? lastEventId : Math.max(cursor, lastEventId ?? 0),
+      sentId: lastEventId ?? head,
       catchingUp: resume,
     })
     register(sub)
     for (const roomId of roomIds) addToRoom(sub, roomId)
+    void pump()
     return sub
   }
 

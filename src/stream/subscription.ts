@@ -18,6 +18,8 @@ export class Subscription {
   /** Rooms whose events this stream receives (one for a room stream). */
   readonly rooms = new Set<number>()
   ended: EndReason | null = null
+  /** Called once when the stream is cut for being too slow (the transport drops the connection). */
+  onCut: (() => void) | null = null
 
   private queue: Uint8Array[] = []
   private queuedBytes = 0
@@ -56,6 +58,7 @@ export class Subscription {
     if (reason === 'too-slow' || reason === 'client-gone') this.drop()
     else if (finalFrame) this.queue.push(finalFrame)
     this.ended = reason
+    if (reason === 'too-slow') this.onCut?.()
     this.notify()
   }
 

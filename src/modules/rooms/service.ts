@@ -48,6 +48,14 @@ export function createRoomService({ store, bus, presence, now = Date.now }: { st
     if (message) bus.publish(roomTopic(roomId), { type: 'message', roomId, messageId: message.id })
   }
 
+  async function joinPublic(roomId: number, userId: number): Promise<number | null> {
+    const room = await readable(roomId, userId)
+    if (room.member) return null
+    const message = await store.addParticipant(roomId, userId, now())
+    if (message) announceMembership(roomId, userId, 'room-created', message)
+    return message?.id ?? null
+  }
+
   return {
     readable,
     participating,
@@ -89,14 +97,12 @@ export function createRoomService({ store, bus, presence, now = Date.now }: { st
     },
 
     async join(roomId: number, userId: number): Promise<Room> {
-      const room = await readable(roomId, userId)
-      if (!room.member) {
-        if (room.visibility !== 'public') throw notFound('room')
-        const message = await store.addParticipant(roomId, userId, now())
-        if (message) announceMembership(roomId, userId, 'room-created', message)
-      }
+      await joinPublic(roomId, userId)
       return roomFor(roomId, userId)
     },
+
+    /** Joins a public room if the user is not in it yet; the JOIN message's id when written. */
+    joinPublic,
 
     async leave(roomId: number, userId: number): Promise<void> {
       await participating(roomId, userId)

@@ -46,6 +46,8 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
     set.headers['x-accel-buffering'] = 'no'
     // Heartbeats keep the stream busy; the server's idle timeout must not cut a quiet one.
     server?.timeout(request, 0)
+    // A client that stopped reading cannot be sent an end; its socket goes once it stays idle.
+    sub.onCut = () => server?.timeout(request, 1)
     const onAbort = () => sub.end('client-gone')
     request.signal.addEventListener('abort', onAbort)
     try {
@@ -54,11 +56,6 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
         if (sub.catchingUp) await streams.replay(sub)
         else await sub.waitForWork()
         const chunk = sub.take()
-        if (sub.ended === 'too-slow') {
-          // The client stopped reading: close the connection once it stays idle.
-          server?.timeout(request, 1)
-          return
-        }
         if (chunk) yield chunk
         if (sub.ended) return
       }
@@ -73,11 +70,11 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
     .get(
       '/rooms/:roomId/subscribe',
       async function* ({ params, query, headers, session, request, server, set }) {
-        const lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
-        const room = await rooms.readable(params.roomId, session.user.id)
-        // As in the origin: subscribing to a public room joins it.
-        if (!room.member) await rooms.join(params.roomId, session.user.id)
-        yield* pipe(streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
+        let lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
+        // As in the origin: subscribing to a public room joins it; the stream starts at the JOIN.
+        const joinId = await rooms.joinPublic(params.roomId, session.user.id)
+        if (joinId !== null) lastEventId = Math.min(lastEventId ?? joinId - 1, joinId - 1)
+        yield* pipe(await streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
       },
       {
         auth: true,
