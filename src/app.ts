@@ -28,6 +28,8 @@ export function createApp(deps: Deps) {
       started.set(request, performance.now())
       checkDeclaredLength(request)
     })
+    // Runs before the routes' declared 'application/json' (which documents the body type), so
+    // every body goes through the size, type and syntax checks.
     .onParse(({ request }) => parseJsonBody(request))
     .onTransform(({ params, query }) => checkIntegerParams(params, query))
     .onError(({ code, error, request, route }) => mapError(code, error, log, route ?? new URL(request.url).pathname))

@@ -14,12 +14,12 @@ const tooLarge = () => new AppError('payload_too_large', `request body: at most 
 /**
  * Parses a JSON request body: 415 for any other content type, 413 past MAX_BODY_BYTES (counted
  * while reading, so a chunked body without Content-Length is cut off too), 400 for bad JSON.
- * An empty body parses to undefined, which the route's schema then reports as missing.
+ * An empty body parses to null, which the route's schema then reports as missing.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
   const type = request.headers.get('content-type')
   const text = await readLimited(request)
-  if (text.length === 0) return undefined
+  if (text.length === 0) return null
   if (!type || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new AppError('unsupported_media_type', 'request body: must be application/json')
   }

@@ -28,6 +28,7 @@ export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; 
       },
       {
         body: RegisterBody,
+        parse: 'application/json',
         response: { 201: AuthResponse, ...errors(400, 403, 409, 413, 415) },
         detail: { summary: 'Create an account', description: 'Returns a session token and sets the session cookie. 403 when registration is closed.', security: [] },
       },
@@ -41,6 +42,7 @@ export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; 
       },
       {
         body: LoginBody,
+        parse: 'application/json',
         response: { 200: AuthResponse, ...errors(400, 401, 413, 415, 429) },
         detail: { summary: 'Sign in', description: 'Same 401 for an unknown user and a wrong password.', security: [] },
       },

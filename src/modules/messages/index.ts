@@ -29,6 +29,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         auth: true,
         params: RoomParams,
         body: PostMessageBody,
+        parse: 'application/json',
         response: { 201: Message, 200: Message, ...errors(400, 401, 403, 404, 413, 415, 429) },
         detail: {
           summary: 'Post a message',
@@ -46,6 +47,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         auth: true,
         params: RoomParams,
         body: ReadBody,
+        parse: 'application/json',
         response: { 204: t.Void(), ...errors(400, 401, 403, 404, 413, 415) },
         detail: { summary: 'Move the read marker', description: 'Forward only; drives unreadCount and clears the badge in the caller\'s other tabs.' },
       },

@@ -35,6 +35,7 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
       {
         auth: true,
         body: CreateRoomBody,
+        parse: 'application/json',
         response: { 201: Room, ...errors(400, 401, 403, 413, 415) },
         detail: { summary: 'Create a group room', description: 'The caller is owner and participant; visibility defaults to private.' },
       },
@@ -81,6 +82,7 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
       auth: true,
       params: RoomParams,
       body: AddParticipantBody,
+      parse: 'application/json',
       response: { 200: Room, ...errors(400, 401, 403, 404, 413, 415) },
       detail: { summary: 'Add a participant', description: 'Owner only, group rooms; posts a JOIN message for that user.' },
     })
