@@ -69,12 +69,15 @@ export type ConfigRequest =
   | { kind: 'run'; config: Config }
   | { kind: 'help'; text: string }
   | { kind: 'version' }
+  /** Asks a running server on this host for /healthz (container HEALTHCHECK, no curl needed). */
+  | { kind: 'healthcheck'; config: Config }
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): ConfigRequest {
   if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help', text: helpText() }
   if (argv.includes('--version') || argv.includes('-v')) return { kind: 'version' }
+  const healthcheck = argv.includes('--healthcheck')
 
-  const flags = parseFlags(argv)
+  const flags = parseFlags(argv.filter((a) => a !== '--healthcheck'))
   const config = {} as Record<keyof Config, unknown>
   for (const s of SETTINGS) {
     const fromFlag = flags.get(s.flag)
@@ -90,7 +93,7 @@ export function parseConfig(argv: string[], env: Record<string, string | undefin
     }
     config[s.key] = value
   }
-  return { kind: 'run', config: config as unknown as Config }
+  return { kind: healthcheck ? 'healthcheck' : 'run', config: config as unknown as Config }
 }
 
 function parseFlags(argv: string[]): Map<string, string> {
@@ -134,5 +137,6 @@ export function helpText(): string {
     ...rows,
     `  ${'--help'.padEnd(40)}print this help`,
     `  ${'--version'.padEnd(40)}print the version`,
+    `  ${'--healthcheck'.padEnd(40)}exit 0 if the server on --port answers /healthz (for containers)`,
   ].join('\n')
 }

@@ -10,6 +10,7 @@ async function main() {
   const request = parseConfig(process.argv.slice(2), process.env)
   if (request.kind === 'help') return console.log(request.text)
   if (request.kind === 'version') return console.log(VERSION)
+  if (request.kind === 'healthcheck') return healthcheck(request.config.port)
   const { config } = request
   prepareDatabaseFolder(config.databasePath)
 
@@ -41,6 +42,13 @@ async function main() {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+async function healthcheck(port: number) {
+  const ok = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2000) })
+    .then((res) => res.ok)
+    .catch(() => false)
+  process.exit(ok ? 0 : 1)
 }
 
 main().catch((error) => {
