@@ -147,6 +147,8 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     }
     rooms.set(room.id, room)
     conversation.update(room)
+    // Counted by the server before this tab's read marker for the open room reached it.
+    if (room.unreadCount > 0 && isViewing(room.id)) readMarkers.markSoon(room.id)
   }
 
   function receive(message: Message): void {
