@@ -142,3 +142,15 @@ describe('sessions', () => {
     }
   })
 })
+
+describe('sign-in throttling', () => {
+  it('answers 429 with Retry-After after ten attempts on one account within a minute', async () => {
+    await register({ username: 'frank_guess', password: 'password-123' })
+    const codes: number[] = []
+    for (let i = 0; i < 11; i++) codes.push((await login({ username: 'frank_guess', password: `guess-${i}-xx` })).status)
+    expect(codes.slice(0, 10).every((c) => c === 401)).toBe(true)
+    const limited = await login({ username: 'frank_guess', password: 'password-123' })
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+  })
+})

@@ -1,11 +1,14 @@
 import type { Bus } from '../../bus/bus'
 import { userTopic } from '../../bus/bus'
-import { badRequest, conflict, forbidden, unauthorized } from '../../errors'
+import { AppError, badRequest, conflict, forbidden, unauthorized } from '../../errors'
+import { createRateLimiter } from '../../http/rate-limit'
 import type { Store, UserRecord } from '../../store/store'
 import { codePoints, isBlank } from '../common/text'
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
 const DAY_MS = 86_400_000
+/** Login attempts per username per minute (a burst of this many, then one every 6 s). */
+const LOGIN_ATTEMPTS_PER_MINUTE = 10
 /** argon2id at OWASP's recommended minimum (19 MiB, 2 passes): slow for attackers, ~60 ms here. */
 const PASSWORD_HASH = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 } as const
 
@@ -28,6 +31,8 @@ const hashToken = (token: string) => new Bun.CryptoHasher('sha256').update(token
 
 export function createAuthService({ store, bus, allowRegistration, sessionTtlDays, now = Date.now }: AuthServiceOptions) {
   const ttlMs = sessionTtlDays * DAY_MS
+  // Slows password guessing against one account, whoever sends the guesses.
+  const loginLimiter = createRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, now)
   // Verified against when the username is unknown, so both failures take the same time.
   const decoyHash = Bun.password.hash('decoy password', PASSWORD_HASH)
 
@@ -57,7 +62,10 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
     },
 
     async login(input: { username: string; password: string }) {
-      const found = await store.findCredentials(input.username.trim().toLowerCase())
+      const username = input.username.trim().toLowerCase()
+      const wait = loginLimiter.take(username)
+      if (wait > 0) throw new AppError('rate_limited', `too many sign-in attempts: try again in ${wait} s`, wait)
+      const found = await store.findCredentials(username)
       const valid = await Bun.password.verify(input.password, found?.passwordHash ?? (await decoyHash))
       if (!found || !valid) throw unauthorized('wrong username or password')
       return openSession(found.user)

@@ -4,7 +4,7 @@ import type { Store } from '../../store/store'
 import { checkText } from '../common/text'
 import type { RoomService } from '../rooms/service'
 import { MESSAGE_MAX_CHARS, toMessage, type Message } from './model'
-import { createRateLimiter } from './rate-limit'
+import { createRateLimiter } from '../../http/rate-limit'
 
 export const HISTORY_DEFAULT = 50
 export const HISTORY_MAX = 200
