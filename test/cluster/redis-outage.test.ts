@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { createRoom, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { type Cluster, expectedIds, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
+import { findRedisServer } from '../support/redis-server'
+
+const hasRedis = findRedisServer() !== null
+const SIZE = 3
+
+describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and comes back', () => {
+  let cluster: Cluster
+  let users: TestUser[]
+  let rooms: number[]
+  const opened: SseStream[] = []
+
+  beforeAll(async () => {
+    cluster = await startCluster(SIZE)
+    users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(cluster.url(i), 'outage')))
+    const [owner, ...others] = users as [TestUser, ...TestUser[]]
+    const participantIds = others.map((u) => u.id)
+    rooms = [
+      (await createRoom(cluster.url(0), owner, { name: 'one', participantIds })).id,
+      (await createRoom(cluster.url(1), owner, { name: 'two', participantIds })).id,
+    ]
+  }, 30_000)
+  afterAll(async () => {
+    for (const stream of opened) stream.close()
+    await cluster?.stop()
+  })
+
+  it('posts keep answering 201, /readyz goes 503 and back to 200, and the same streams on every instance get every message once, in order', async () => {
+    const subscribers: { stream: SseStream; scope: number[] }[] = []
+    for (let i = 0; i < SIZE; i++) {
+      const roomStream = await openStream(cluster.url(i), `/api/chat/rooms/${rooms[0]}/subscribe`, users[i]!.token)
+      const userStream = await openStream(cluster.url(i), '/api/chat/stream', users[i + SIZE]!.token)
+      opened.push(roomStream, userStream)
+      subscribers.push({ stream: roomStream, scope: [rooms[0]!] }, { stream: userStream, scope: rooms })
+    }
+    const urls = cluster.servers.map((s) => s.url)
+    const load = startPosting({ urls, posters: users.map((user) => ({ user, roomIds: rooms })), label: 'outage' })
+
+    await load.reached(60)
+    await cluster.redis.kill('SIGKILL')
+    const beforeOutage = load.posted.length
+    await Promise.all(urls.map((url) => untilReadiness(url, 503)))
+    // A good number of posts while every instance knows Redis is gone.
+    await load.reached(load.posted.length + 150)
+
+    await cluster.redis.restart()
+    const backAt = performance.now()
+    const untilBack = load.posted.slice()
+    const missingAtReturn = subscribers.map(({ stream, scope }) => {
+      const seen = new Set(stream.messageIds())
+      return expectedIds(untilBack, scope).filter((id) => !seen.has(id)).length
+    })
+    const caughtUpMs = await Promise.all(
+      subscribers.map(async ({ stream, scope }) => {
+        await untilReceived(stream, expectedIds(untilBack, scope), 15_000, 'the messages posted before Redis came back')
+        return performance.now() - backAt
+      }),
+    )
+    await Promise.all(urls.map((url) => untilReadiness(url, 200)))
+    // Live traffic over Redis again, then the whole record is checked.
+    await load.reached(load.posted.length + 60)
+    await load.stop()
+
+    expect(load.failures).toEqual([])
+    for (const { stream, scope } of subscribers) {
+      const expected = expectedIds(load.posted, scope)
+      await untilReceived(stream, expected)
+      expect(stream.messageIds()).toEqual(expected)
+      // The very stream opened before the outage: no reconnect happened.
+      expect(stream.closed).toBe(false)
+    }
+    console.log(
+      `[scale-out] Redis outage: ${untilBack.length - beforeOutage} messages posted while it was down; streams missing messages at the return: ` +
+        `${missingAtReturn.filter((n) => n > 0).length} of ${subscribers.length} (max ${Math.max(...missingAtReturn)} messages); ` +
+        `catch-up after Redis came back: ${Math.round(Math.max(...caughtUpMs))} ms (slowest stream)`,
+    )
+  }, 40_000)
+})
