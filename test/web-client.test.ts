@@ -3,7 +3,7 @@
  * restarted): sign-up, live messages both ways, unread badges across tabs, scroll-back,
  * failed sends, HTML injection, reconnecting after a restart, and screenshots to look at.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
@@ -65,10 +65,20 @@ const post = (server: ServerProcess, account: Account, roomId: number, content: 
 const directRoom = (server: ServerProcess, from: Account, to: Account) =>
   call<{ id: number }>(server, 'POST', `/api/chat/users/${to.id}/rooms`, from.token)
 
-/** A browser context signed in as `account` (through the API, which sets the cookie). */
-async function signedIn(browser: Browser, server: ServerProcess, account: Account, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ baseURL: server.url, viewport })
+// Uncaught exceptions in any page: every test ends with none.
+const pageErrors: string[] = []
+
+/** A fresh browser profile (cookie jar) at desktop size, watched for page errors. */
+async function newContext(browser: Browser, server: ServerProcess): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
   context.setDefaultTimeout(UI_TIMEOUT_MS)
+  context.on('weberror', (error) => pageErrors.push(error.error().message))
+  return context
+}
+
+/** A browser context signed in as `account` (through the API, which sets the cookie). */
+async function signedIn(browser: Browser, server: ServerProcess, account: Account) {
+  const context = await newContext(browser, server)
   const login = await context.request.post('/api/auth/login', { data: { username: account.username, password: PASSWORD } })
   expect(login.status()).toBe(200)
   return context
@@ -109,6 +119,11 @@ describe.skipIf(unavailable !== null)('web client', () => {
     await server?.stop()
   })
 
+  afterEach(() => {
+    const errors = pageErrors.splice(0)
+    expect(errors).toEqual([])
+  })
+
   it('is served with a strict content security policy and runs under it', async () => {
     const response = await fetch(server.url + '/')
     expect(response.status).toBe(200)
@@ -123,7 +138,7 @@ describe.skipIf(unavailable !== null)('web client', () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
     expect(html).not.toMatch(/\son[a-z]+=/i)
 
-    const context = await browser.newContext({ baseURL: server.url })
+    const context = await newContext(browser, server)
     const page = await context.newPage()
     const violations: string[] = []
     page.on('console', (message) => {
@@ -138,10 +153,7 @@ describe.skipIf(unavailable !== null)('web client', () => {
   it('lets two people sign up and talk in a direct conversation, live both ways, with unread badges', async () => {
     const ana = { username: uniqueName('ana'), displayName: 'Ana Lima' }
     const ben = { username: uniqueName('ben'), displayName: 'Ben Okafor' }
-    const contextA = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
-    const contextB = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
-    contextA.setDefaultTimeout(UI_TIMEOUT_MS)
-    contextB.setDefaultTimeout(UI_TIMEOUT_MS)
+    const [contextA, contextB] = await Promise.all([newContext(browser, server), newContext(browser, server)])
     const pageA = await contextA.newPage()
     const pageB = await contextB.newPage()
     await Promise.all([pageA.goto('/'), pageB.goto('/')])
@@ -266,8 +278,10 @@ describe.skipIf(unavailable !== null)('web client', () => {
     const { id: roomId } = await directRoom(server, fay, gus)
     const injection = '<img src=x onerror=alert(1)> <script>alert(2)</script> <b>bold</b>'
     const links = 'javascript:alert(3) and (see http://example.org/a_(b)) and data:text/html,<i>x</i>'
+    const long = 'x'.repeat(3_000)
     await post(server, fay, roomId, injection)
     await post(server, fay, roomId, links)
+    await post(server, fay, roomId, long)
 
     const context = await signedIn(browser, server, gus)
     const page = await context.newPage()
@@ -278,7 +292,9 @@ describe.skipIf(unavailable !== null)('web client', () => {
     })
     await page.goto(`/#/rooms/${roomId}`)
     await shownMessage(page, 'onerror').waitFor()
-    expect(await messageTexts(page)).toEqual([injection, links])
+    expect(await messageTexts(page)).toEqual([injection, links, long])
+    // A long unbroken word wraps instead of widening the page.
+    expect(await page.locator('.messages').evaluate((element) => element.scrollWidth <= element.clientWidth)).toBe(true)
     expect(await page.locator('.messages img, .messages script, .messages b').count()).toBe(0)
     const hrefs = await page.locator('.messages__list a').evaluateAll((anchors) => anchors.map((anchor) => anchor.getAttribute('href')))
     expect(hrefs).toEqual(['http://example.org/a_(b)'])
