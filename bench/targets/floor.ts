@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildIfStale } from '../build'
 import { FLOOR_PRAGMAS, FLOOR_QUERIES, FLOOR_SCHEMA } from '../floor-schema'
-import { seededContent, seededRoom, seededTime, type Target } from './target'
+import { SEED_CACHE_KIB, seededContent, seededRoom, seededTime, type Target } from './target'
 
 const BENCH = join(import.meta.dir, '..')
 const BINARY = join(tmpdir(), 'chat-bench-floor-server')
@@ -25,6 +25,7 @@ export const floor: Target = {
     const db = new Database(path, { create: true })
     db.exec(FLOOR_PRAGMAS)
     db.exec(FLOOR_SCHEMA)
+    db.run(`PRAGMA cache_size = ${SEED_CACHE_KIB}`)
     const now = Date.now()
     const message = db.query('INSERT INTO messages (id, room_id, sender_id, content, created_at) VALUES (?, ?, 0, ?, ?)')
     const member = db.query('INSERT INTO participants (user_id, room_id) VALUES (1, ?)')

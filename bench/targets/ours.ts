@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { buildIfStale } from '../build'
 import { requestJson } from '../http'
 import { openDatabase, createSqliteStore } from '../../src/store/sqlite'
-import { seededContent, seededRoom, seededTime, type Identity, type Target } from './target'
+import { SEED_CACHE_KIB, seededContent, seededRoom, seededTime, type Identity, type Target } from './target'
 
 const ROOT = join(import.meta.dir, '..', '..')
 const BINARY = join(ROOT, 'dist', 'chat-server')
@@ -34,6 +34,8 @@ export const ours: Target = {
   seedHistory(path, shape) {
     // The server's own migrations make the schema, so the seed cannot drift from it.
     const db = openDatabase(path)
+    // Rooms interleave, so every insert lands in a different index page: keep them all cached.
+    db.run(`PRAGMA cache_size = ${SEED_CACHE_KIB}`)
     const now = Date.now()
     const user = db.query('INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (1, ?, ?, ?, ?)')
     const room = db.query(`INSERT INTO rooms (id, name, type, visibility, owner_id, created_at) VALUES (?, ?, 'group', 'public', 1, ?)`)

@@ -47,6 +47,9 @@ export interface Target {
 
 export type TargetName = 'ours' | 'floor'
 
+/** SQLite page cache while seeding (negative: KiB), big enough for the whole index. */
+export const SEED_CACHE_KIB = -512 * 1024
+
 /** Where seeded message k (from 1) lives, and what it says: the same for every target. */
 export const seededRoom = (k: number, shape: HistoryShape) => ((k - 1) % shape.rooms) + 1
 export const seededContent = (k: number) => `seeded message ${k}: the quick brown fox jumps over the lazy dog`
