@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, newUser, openStream, type SseStream, type TestUser } from '../helpers'
-import { type Cluster, expectedIds, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
+import { createRoom, eventually, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { type Cluster, expectedIds, isOnline, type PostLoad, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
 const hasRedis = findRedisServer() !== null
@@ -11,6 +11,8 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
   let users: TestUser[]
   let rooms: number[]
   const opened: SseStream[] = []
+  /** Posts until stopped: stopped here too, should the test end early. */
+  let load: PostLoad | undefined
 
   beforeAll(async () => {
     cluster = await startCluster(SIZE)
@@ -23,11 +25,12 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
     ]
   }, 30_000)
   afterAll(async () => {
+    await load?.stop()
     for (const stream of opened) stream.close()
     await cluster?.stop()
   })
 
-  it('posts keep answering 201, /readyz goes 503 and back to 200, and the same streams on every instance get every message once, in order', async () => {
+  it('posts keep answering 201, /readyz goes 503 and back to 200, presence returns, and the same streams on every instance get every message once, in order', async () => {
     const subscribers: { stream: SseStream; scope: number[] }[] = []
     for (let i = 0; i < SIZE; i++) {
       const roomStream = await openStream(cluster.url(i), `/api/chat/rooms/${rooms[0]}/subscribe`, users[i]!.token)
@@ -36,7 +39,7 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
       subscribers.push({ stream: roomStream, scope: [rooms[0]!] }, { stream: userStream, scope: rooms })
     }
     const urls = cluster.servers.map((s) => s.url)
-    const load = startPosting({ urls, posters: users.map((user) => ({ user, roomIds: rooms })), label: 'outage' })
+    load = startPosting({ urls, posters: users.map((user) => ({ user, roomIds: rooms })), label: 'outage' })
 
     await load.reached(60)
     await cluster.redis.kill('SIGKILL')
@@ -59,6 +62,11 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
       }),
     )
     await Promise.all(urls.map((url) => untilReadiness(url, 200)))
+    const readyAfterMs = performance.now() - backAt
+    // The restarted Redis has lost every presence claim: each instance announces its users again.
+    for (let i = 0; i < SIZE; i++) {
+      await eventually(() => isOnline(cluster.url(i + 1), users[(i + 1) % SIZE]!, users[i]!), 5_000, `user ${i} online again, seen from another instance`)
+    }
     // Live traffic over Redis again, then the whole record is checked.
     await load.reached(load.posted.length + 60)
     await load.stop()
@@ -74,7 +82,7 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
     console.log(
       `[scale-out] Redis outage: ${untilBack.length - beforeOutage} messages posted while it was down; streams missing messages at the return: ` +
         `${missingAtReturn.filter((n) => n > 0).length} of ${subscribers.length} (max ${Math.max(...missingAtReturn)} messages); ` +
-        `catch-up after Redis came back: ${Math.round(Math.max(...caughtUpMs))} ms (slowest stream)`,
+        `catch-up after Redis came back: ${Math.round(Math.max(...caughtUpMs))} ms (slowest stream); /readyz 200 everywhere after ${Math.round(readyAfterMs)} ms`,
     )
   }, 40_000)
 })
