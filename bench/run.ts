@@ -1,11 +1,10 @@
 /**
- * `bun run bench [--quick] [--target ours|floor] [--scenario <name>]...`: every scenario (or the
- * named ones) against our compiled server
- * and against the floor (bench/floor.ts), each on a fresh server process and database, the
- * load from separate processes on the other core. Prints the table, writes it to
- * bench/results/<time>.md and .json, and exits non-zero when a delivery went missing or came
- * twice, a post failed, a stream was dropped or a scenario could not run. Timings are never
- * asserted: the targets are printed beside them.
+ * `bun run bench [--quick] [--target ours|floor] [--scenario <name>]...`: every scenario (or
+ * the named ones) against our compiled server and against the floor (bench/floor.ts), each on
+ * a fresh server process and database, the load from separate processes on the other core.
+ * Prints the table, writes it to bench/results/<time>.md and .json, and exits non-zero when a
+ * delivery went missing or came twice, a post failed, a stream was dropped or a scenario could
+ * not run. Timings are never asserted: the targets are printed beside them.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
@@ -31,6 +30,7 @@ const selected = (scenario: Scenario) => named.length === 0 || named.includes(sc
 const targets: Target[] = only ? [TARGETS[only]] : [TARGETS.ours, TARGETS.floor]
 /** Bounds each load generator; a hung one is killed and its scenario reported as an error. */
 const LOAD_TIMEOUT_MS = quick ? 30_000 : 120_000
+/** Each on its own new database; history and startup share the seeded one. */
 const LOAD_SCENARIOS: LoadScenario[] = ['fanout', 'ingest', 'idle']
 
 const log = (message: string) => console.error(message)
@@ -46,7 +46,7 @@ async function attempt(label: string, work: () => Promise<Outcome>): Promise<Out
 }
 
 /** A fresh server on `databasePath`, one load generator against it, the server stopped. */
-async function measure(target: Target, scenario: LoadScenario | 'history', databasePath: string): Promise<Outcome> {
+async function measure(target: Target, scenario: LoadScenario, databasePath: string): Promise<Outcome> {
   const server = await startServer(target, databasePath)
   try {
     const job = { scenario, target: target.name, port: server.port, pid: server.pid, databasePath, params: plan[scenario] }
