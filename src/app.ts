@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Deps } from './deps'
+import { labelSet } from './metrics'
 import { errorResponse, mapError } from './http/error-mapping'
 import { checkIntegerParams } from './http/integer-params'
 import { checkDeclaredLength, parseJsonBody } from './http/json-body'
@@ -22,8 +23,18 @@ export function createApp(deps: Deps) {
   const { log, metrics } = deps
   const authPlugin = createAuthPlugin(deps.auth)
   const started = new WeakMap<Request, number>()
+  const requestLabels = labelSet(
+    (method: string, route: string, status: number) => `${method} ${route} ${status}`,
+    (method, route, status) => ({ method, route, status }),
+  )
+  const durationLabels = labelSet(
+    (method: string, route: string) => `${method} ${route}`,
+    (method, route) => ({ method, route }),
+  )
 
-  return new Elysia()
+  // No schema here transforms values (no Encode pass needed), and handlers read only the
+  // fields they know and build exact responses (no normalizing copies needed).
+  return new Elysia({ encodeSchema: false, normalize: false })
     .onRequest(({ request }) => {
       started.set(request, performance.now())
       checkDeclaredLength(request)
@@ -39,8 +50,8 @@ export function createApp(deps: Deps) {
       const seconds = (performance.now() - start) / 1000
       const status = typeof set.status === 'number' ? set.status : 200
       const routeName = route || 'unmatched'
-      metrics.httpRequests.inc({ method: request.method, route: routeName, status })
-      metrics.httpDuration.observe(seconds, { method: request.method, route: routeName })
+      metrics.httpRequests.inc(requestLabels(request.method, routeName, status))
+      metrics.httpDuration.observe(seconds, durationLabels(request.method, routeName))
       if (log.enabled('info')) {
         log.info('request', { method: request.method, route: routeName, status, ms: Math.round(seconds * 10_000) / 10 })
       }

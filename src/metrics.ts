@@ -5,8 +5,24 @@
 
 type Labels = Record<string, string | number>
 
-const labelKey = (labels: Labels | undefined) =>
-  labels ? Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))}"`).join(',') : ''
+const escape = (v: string | number) => String(v).replace(/["\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c))
+/** Renders labels as `a="1",b="2"`; a string is taken as already rendered (see `labelSet`). */
+const labelKey = (labels: Labels | string | undefined) =>
+  typeof labels === 'string' ? labels : labels ? Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',') : ''
+
+/**
+ * Renders a label set once and remembers it by a cheap key, for hot paths that would
+ * otherwise build and escape the same labels on every request.
+ */
+export function labelSet<A extends unknown[]>(key: (...args: A) => string, labels: (...args: A) => Labels) {
+  const rendered = new Map<string, string>()
+  return (...args: A): string => {
+    const k = key(...args)
+    let value = rendered.get(k)
+    if (value === undefined) rendered.set(k, (value = labelKey(labels(...args))))
+    return value
+  }
+}
 
 const withLabels = (name: string, key: string) => (key ? `${name}{${key}}` : name)
 
@@ -17,7 +33,7 @@ interface Metric {
 export class Counter implements Metric {
   private values = new Map<string, number>()
   constructor(readonly name: string, readonly help: string) {}
-  inc(labels?: Labels, by = 1) {
+  inc(labels?: Labels | string, by = 1) {
     const key = labelKey(labels)
     this.values.set(key, (this.values.get(key) ?? 0) + by)
   }
@@ -50,7 +66,7 @@ export class Histogram implements Metric {
   private series = new Map<string, { counts: number[]; sum: number; count: number }>()
   constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {}
   /** Records `value` `times` times (one message written to many streams at once). */
-  observe(value: number, labels?: Labels, times = 1) {
+  observe(value: number, labels?: Labels | string, times = 1) {
     const key = labelKey(labels)
     let s = this.series.get(key)
     if (!s) this.series.set(key, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }))

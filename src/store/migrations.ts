@@ -60,6 +60,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX messages_client_id ON messages (sender_id, room_id, client_message_id)
     WHERE client_message_id IS NOT NULL;
   `,
+  // 2: unread counts read only the index: (room, id) ranges carry the sender too
+  `
+  CREATE INDEX messages_room_sender ON messages (room_id, id, sender_id);
+  DROP INDEX messages_room;
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

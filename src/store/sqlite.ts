@@ -1,4 +1,4 @@
-import { Database, type Statement } from 'bun:sqlite'
+import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
 import { migrate } from './migrations'
 import type { MessageRecord, RoomRecord, RoomSummary, Store, UserRecord } from './store'
 
@@ -42,6 +42,16 @@ async function retryBusy<T>(write: () => T): Promise<T> {
   }
 }
 
+/**
+ * The row of an INSERT ... RETURNING. Never `.get()` such a statement: it steps once and
+ * leaves the statement open, so its autocommit transaction is not committed until the next
+ * run (a crash loses the write, other processes do not see it, the WAL cannot checkpoint).
+ * `.all()` steps it to the end.
+ */
+function returning<T>(statement: Statement<T>, ...params: SQLQueryBindings[]): T | null {
+  return statement.all(...params)[0] ?? null
+}
+
 export function createSqliteStore(path: string): Store {
   const db = openDatabase(path)
   const q = <T = unknown>(sql: string): Statement<T> => db.query(sql) as Statement<T>
@@ -75,6 +85,10 @@ export function createSqliteStore(path: string): Store {
      RETURNING id, name, type, visibility, owner_id AS ownerId, created_at AS createdAt`,
   )
   const roomById = q<RoomRecord>(`SELECT ${ROOM} FROM rooms r WHERE r.id = ?`)
+  const roomFor = q<RoomRecord & { member: number }>(
+    `SELECT ${ROOM}, EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = ?2) AS member
+     FROM rooms r WHERE r.id = ?1`,
+  )
   const directRoom = q<RoomRecord>(`SELECT ${ROOM} FROM rooms r WHERE r.direct_key = ?`)
   const insertParticipant = q(
     `INSERT INTO participants (room_id, user_id, joined_at, last_read_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
@@ -145,7 +159,7 @@ export function createSqliteStore(path: string): Store {
   )
 
   const writeMessage = (roomId: number, senderId: number, content: string, type: MessageRecord['messageType'], now: number, clientId: string | null) =>
-    insertMessage.get(roomId, senderId, content, type, now, clientId)
+    returning(insertMessage, roomId, senderId, content, type, now, clientId)
 
   const summaryOf = (room: RoomRecord, lastReadId: number, userId: number): RoomSummary => ({
     ...room,
@@ -162,6 +176,14 @@ export function createSqliteStore(path: string): Store {
     return join
   })
 
+  const postMessageTx = db.transaction((roomId: number, senderId: number, content: string, clientId: string | null, now: number) => {
+    const message = writeMessage(roomId, senderId, content, 'MESSAGE', now, clientId)
+    if (!message) return { message: messageByClientId.get(senderId, roomId, clientId)!, created: false }
+    // Whoever writes has read the room up to there: their unread count starts after it.
+    markRead.run(message.id, roomId, senderId)
+    return { message, created: true }
+  })
+
   const removeParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
     if (!isParticipant.get(roomId, userId)) return null
     const leave = writeMessage(roomId, userId, content, 'LEAVE', now, null)!
@@ -176,7 +198,7 @@ export function createSqliteStore(path: string): Store {
 
   return {
     async createUser({ username, displayName, passwordHash, now }) {
-      return retryBusy(() => insertUser.get(username, displayName, passwordHash, now))
+      return retryBusy(() => returning(insertUser, username, displayName, passwordHash, now))
     },
     async findCredentials(username) {
       const row = credentials.get(username)
@@ -200,7 +222,7 @@ export function createSqliteStore(path: string): Store {
     },
 
     async createSession({ userId, tokenHash, now, expiresAt }) {
-      return retryBusy(() => insertSession.get(tokenHash, userId, now, expiresAt)!.id)
+      return retryBusy(() => returning(insertSession, tokenHash, userId, now, expiresAt)!.id)
     },
     async findSession(tokenHash, now) {
       const row = sessionByHash.get(tokenHash, now)
@@ -217,7 +239,7 @@ export function createSqliteStore(path: string): Store {
 
     async createRoom({ name, visibility, ownerId, participantIds, now }) {
       const create = db.transaction(() => {
-        const room = insertRoom.get(name, 'group', visibility, ownerId, now, null)!
+        const room = returning(insertRoom, name, 'group', visibility, ownerId, now, null)!
         for (const userId of new Set([ownerId, ...participantIds])) insertParticipant.run(room.id, userId, now, 0)
         return room
       })
@@ -228,7 +250,7 @@ export function createSqliteStore(path: string): Store {
       const key = `${low}:${high}`
       const ensure = db.transaction(() => {
         const existing = directRoom.get(key)
-        const room = existing ?? insertRoom.get(name, 'direct', 'private', low, now, key)!
+        const room = existing ?? returning(insertRoom, name, 'direct', 'private', low, now, key)!
         // Re-adds a participant who had left: the pair always has its one room.
         for (const userId of [low, high]) insertParticipant.run(room.id, userId, now, 0)
         return { room, created: !existing }
@@ -236,11 +258,9 @@ export function createSqliteStore(path: string): Store {
       // IMMEDIATE: the read and the insert happen under one write lock, across processes too.
       return retryBusy(() => ensure.immediate())
     },
-    async getRoom(roomId) {
-      return roomById.get(roomId)
-    },
-    async isParticipant(roomId, userId) {
-      return isParticipant.get(roomId, userId) !== null
+    async getRoomFor(roomId, userId) {
+      const row = roomFor.get(roomId, userId)
+      return row ? { ...row, member: row.member === 1 } : null
     },
     async participantsOf(roomIds) {
       const result = new Map<number, UserRecord[]>()
@@ -285,11 +305,7 @@ export function createSqliteStore(path: string): Store {
     },
 
     async postMessage({ roomId, senderId, content, clientMessageId, now }) {
-      return retryBusy(() => {
-        const message = writeMessage(roomId, senderId, content, 'MESSAGE', now, clientMessageId)
-        if (message) return { message, created: true }
-        return { message: messageByClientId.get(senderId, roomId, clientMessageId)!, created: false }
-      })
+      return retryBusy(() => postMessageTx.immediate(roomId, senderId, content, clientMessageId, now))
     },
     async findClientMessage(senderId, roomId, clientMessageId) {
       return messageByClientId.get(senderId, roomId, clientMessageId)

@@ -86,8 +86,8 @@ export interface Store {
   createRoom(input: { name: string; visibility: Visibility; ownerId: number; participantIds: number[]; now: number }): Promise<RoomRecord>
   /** The one direct room of two users, created if missing (exactly one per pair, under any concurrency). */
   ensureDirectRoom(userA: number, userB: number, name: string, now: number): Promise<{ room: RoomRecord; created: boolean }>
-  getRoom(roomId: number): Promise<RoomRecord | null>
-  isParticipant(roomId: number, userId: number): Promise<boolean>
+  /** The room and whether userId is in it, in one read (the access check of every room route). */
+  getRoomFor(roomId: number, userId: number): Promise<(RoomRecord & { member: boolean }) | null>
   /** Participants of each room, ordered by user id. */
   participantsOf(roomIds: number[]): Promise<Map<number, UserRecord[]>>
   participantIds(roomId: number): Promise<number[]>

@@ -83,6 +83,20 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   let pumping = false
   let again = false
+  let scheduled = false
+
+  /**
+   * Asks for a pump after the current batch of I/O: the news of every post handled in this
+   * turn of the event loop is read from the store with one query.
+   */
+  function schedulePump() {
+    if (scheduled) return
+    scheduled = true
+    setImmediate(() => {
+      scheduled = false
+      void pump()
+    })
+  }
 
   /** Reads and delivers everything newer than the cursor; concurrent calls coalesce. */
   async function pump() {
@@ -128,7 +142,7 @@ export async function createStreamHub(options: StreamHubOptions) {
   function onEvent(event: BusEvent) {
     switch (event.type) {
       case 'message':
-        if (event.messageId > cursor) void pump()
+        if (event.messageId > cursor) schedulePump()
         return
       case 'typing':
         return broadcast(event.roomId, eventFrame('typing', { roomId: event.roomId, userId: event.userId }), (sub) => sub.userId !== event.userId)

@@ -14,11 +14,9 @@ const PUBLIC_LIST_LIMIT = 200
 export function createRoomService({ store, bus, presence, now = Date.now }: { store: Store; bus: Bus; presence: Presence; now?: () => number }) {
   /** The room if `userId` may read it; 404 otherwise. */
   async function readable(roomId: number, userId: number): Promise<RoomRecord & { member: boolean }> {
-    const room = await store.getRoom(roomId)
-    if (!room) throw notFound('room')
-    const member = await store.isParticipant(roomId, userId)
-    if (!member && room.visibility === 'private') throw notFound('room')
-    return { ...room, member }
+    const room = await store.getRoomFor(roomId, userId)
+    if (!room || (!room.member && room.visibility === 'private')) throw notFound('room')
+    return room
   }
 
   /** The room if `userId` is in it; 404 for an invisible room, 403 for a public one. */
