@@ -35,7 +35,7 @@ export interface HistoryPlan extends HistoryShape {
 }
 
 export interface StartupPlan {
-  /** Starts per database; the median is reported. */
+  /** Starts per database; the best is reported. */
   runs: number
 }
 

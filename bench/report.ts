@@ -102,7 +102,7 @@ export function describePlan(plan: Plan): Record<Scenario, string> {
     history:
       `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms, pages of ${history.limit}, ` +
       `room list of a user in ${history.readerRooms} rooms, ${n(history.samples)} requests each`,
-    startup: `startup: median of ${startup.runs} starts; the history database is the one above`,
+    startup: `startup: best of ${startup.runs} starts; the history database is the one above`,
   }
 }
 
