@@ -35,7 +35,13 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const metrics = createMetrics()
   const store = countStoredMessages(createSqliteStore(config.databasePath), metrics)
   const { bus, presence } = await createMessaging(config, log)
-  const auth = createAuthService({ store, bus, allowRegistration: config.allowRegistration, sessionTtlDays: config.sessionTtlDays })
+  const auth = createAuthService({
+    store,
+    bus,
+    allowRegistration: config.allowRegistration,
+    sessionTtlDays: config.sessionTtlDays,
+    cacheSessions: config.redisUrl === undefined,
+  })
   const users = createUserService({ store, presence })
   const rooms = createRoomService({ store, bus, presence })
   const messages = createMessageService({ store, bus, rooms, messagesPerMinute: config.rateLimitMessagesPerMinute })

@@ -22,17 +22,27 @@ export interface AuthServiceOptions {
   bus: Bus
   allowRegistration: boolean
   sessionTtlDays: number
+  /**
+   * Keep recently used sessions in memory. Only where this instance sees every logout (the
+   * in-process bus): elsewhere a logout on another instance must end the session at once.
+   */
+  cacheSessions: boolean
   now?: () => number
 }
+
+/** How long a cached session is trusted before the store is asked again. */
+const SESSION_CACHE_MS = 60_000
+const SESSION_CACHE_MAX = 10_000
 
 /** A random 256-bit token; only its SHA-256 is stored, so a leaked database opens no session. */
 const newToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 const hashToken = (token: string) => new Bun.CryptoHasher('sha256').update(token).digest() as Uint8Array
 
-export function createAuthService({ store, bus, allowRegistration, sessionTtlDays, now = Date.now }: AuthServiceOptions) {
+export function createAuthService({ store, bus, allowRegistration, sessionTtlDays, cacheSessions, now = Date.now }: AuthServiceOptions) {
   const ttlMs = sessionTtlDays * DAY_MS
   // Slows password guessing against one account, whoever sends the guesses.
   const loginLimiter = createRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, now)
+  const cache = new Map<string, { session: Session; until: number }>()
   // Verified against when the username is unknown, so both failures take the same time.
   const decoyHash = Bun.password.hash('decoy password', PASSWORD_HASH)
 
@@ -72,6 +82,7 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
     },
 
     async logout(session: Session) {
+      for (const [key, entry] of cache) if (entry.session.id === session.id) cache.delete(key)
       await store.deleteSession(session.id)
       bus.publish(userTopic(session.user.id), { type: 'session-revoked', userId: session.user.id, sessionId: session.id })
     },
@@ -80,11 +91,20 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
     async authenticate(token: string): Promise<Session | null> {
       if (token.length < 16 || token.length > 128) return null
       const at = now()
-      const session = await store.findSession(hashToken(token), at)
-      if (!session) return null
+      const hash = hashToken(token)
+      const key = cacheSessions ? Buffer.from(hash).toString('base64') : ''
+      const cached = cacheSessions ? cache.get(key) : undefined
+      if (cached && cached.until > at) return cached.session
+      const found = await store.findSession(hash, at)
+      if (!found) return null
       // Extend at most once a day, so reads stay reads.
-      if (session.expiresAt - at < ttlMs - DAY_MS) await store.extendSession(session.id, at + ttlMs)
-      return { id: session.id, user: session.user }
+      if (found.expiresAt - at < ttlMs - DAY_MS) await store.extendSession(found.id, at + ttlMs)
+      const session = { id: found.id, user: found.user }
+      if (cacheSessions) {
+        if (cache.size >= SESSION_CACHE_MAX) cache.clear()
+        cache.set(key, { session, until: Math.min(at + SESSION_CACHE_MS, found.expiresAt) })
+      }
+      return session
     },
   }
 }

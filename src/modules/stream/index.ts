@@ -39,7 +39,8 @@ type Server = { timeout(request: Request, seconds: number): void } | null
 export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHub; rooms: RoomService; authPlugin: AuthPlugin }) {
   /**
    * Writes a subscription to the response: the retry hint, then whatever it queues, as fast as
-   * the client reads. The generator's `finally` forgets the stream however it ends.
+   * the client reads. The generator's `finally` forgets the stream however it ends. Handlers
+   * return it rather than delegate to it (`yield*`), so each write resumes one generator.
    */
   async function* pipe(sub: Subscription, request: Request, server: Server, set: { headers: Record<string, unknown> }) {
     set.headers['cache-control'] = 'no-cache'
@@ -69,12 +70,12 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
     .use(authPlugin)
     .get(
       '/rooms/:roomId/subscribe',
-      async function* ({ params, query, headers, session, request, server, set }) {
+      async ({ params, query, headers, session, request, server, set }) => {
         let lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
         // As in the origin: subscribing to a public room joins it; the stream starts at the JOIN.
         const joinId = await rooms.joinPublic(params.roomId, session.user.id)
         if (joinId !== null) lastEventId = Math.min(lastEventId ?? joinId - 1, joinId - 1)
-        yield* pipe(await streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
+        return pipe(await streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
       },
       {
         auth: true,
@@ -89,9 +90,9 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
     )
     .get(
       '/stream',
-      async function* ({ query, headers, session, request, server, set }) {
+      async ({ query, headers, session, request, server, set }) => {
         const lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
-        yield* pipe(await streams.openUserStream(session, lastEventId), request, server, set)
+        return pipe(await streams.openUserStream(session, lastEventId), request, server, set)
       },
       {
         auth: true,
