@@ -79,6 +79,7 @@ export function createSqliteStore(path: string): Store {
   )
   const extendSession = q(`UPDATE sessions SET expires_at = ? WHERE id = ?`)
   const deleteSession = q(`DELETE FROM sessions WHERE id = ?`)
+  const sessionAlive = q<{ one: number }>(`SELECT 1 AS one FROM sessions WHERE id = ? AND expires_at > ?`)
 
   const insertRoom = q<RoomRecord>(
     `INSERT INTO rooms (name, type, visibility, owner_id, created_at, direct_key) VALUES (?, ?, ?, ?, ?, ?)
@@ -235,6 +236,9 @@ export function createSqliteStore(path: string): Store {
     },
     async deleteSession(sessionId) {
       await retryBusy(() => deleteSession.run(sessionId))
+    },
+    async sessionAlive(sessionId, now) {
+      return sessionAlive.get(sessionId, now) !== null
     },
 
     async createRoom({ name, visibility, ownerId, participantIds, now }) {

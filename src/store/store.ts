@@ -81,6 +81,8 @@ export interface Store {
   findSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null>
   extendSession(sessionId: number, expiresAt: number): Promise<void>
   deleteSession(sessionId: number): Promise<void>
+  /** Whether the session still exists and has not expired. */
+  sessionAlive(sessionId: number, now: number): Promise<boolean>
 
   // rooms
   createRoom(input: { name: string; visibility: Visibility; ownerId: number; participantIds: number[]; now: number }): Promise<RoomRecord>

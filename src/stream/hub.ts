@@ -62,9 +62,11 @@ export async function createStreamHub(options: StreamHubOptions) {
     }
   }
 
-  function addToRoom(sub: Subscription, roomId: number) {
+  /** `sinceId`: for a room gained while connected, nothing at or below it is the stream's. */
+  function addToRoom(sub: Subscription, roomId: number, sinceId = 0) {
     if (sub.rooms.has(roomId)) return
     sub.rooms.add(roomId)
+    if (sinceId > 0) (sub.joinedAfter ??= new Map()).set(roomId, sinceId)
     let set = roomStreams.get(roomId)
     if (!set) roomStreams.set(roomId, (set = new Set()))
     set.add(sub)
@@ -73,6 +75,7 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   function removeFromRoom(sub: Subscription, roomId: number) {
     if (!sub.rooms.delete(roomId)) return
+    sub.joinedAfter?.delete(roomId)
     const set = roomStreams.get(roomId)
     set?.delete(sub)
     if (set?.size === 0) roomStreams.delete(roomId)
@@ -126,6 +129,8 @@ export async function createStreamHub(options: StreamHubOptions) {
     let delivered = 0
     for (const sub of subs) {
       if (sub.catchingUp || row.id <= sub.sentId) continue
+      // A lagging cursor can reach back before this stream's user joined the room.
+      if (sub.joinedAfter !== null && row.id <= (sub.joinedAfter.get(row.roomId) ?? 0)) continue
       frame ??= messageFrame(toMessage(row))
       sub.sentId = row.id
       if (sub.push(frame)) delivered++
@@ -187,10 +192,11 @@ export async function createStreamHub(options: StreamHubOptions) {
   }
 
   /**
-   * A user gained a room while connected: their user streams start receiving it. Messages
-   * newer than `sinceId` (the user's start in the room) that the pump passed before this
-   * event arrived (the notification can travel apart from the news) are sent from the store,
-   * so the room's history since joining is whole on the stream.
+   * A user gained a room while connected: their user streams start receiving it. If the pump
+   * already passed some of the room's messages since `sinceId` (the notification can travel
+   * apart from the news), those newer than what a stream has sent are sent now, in order;
+   * anything older would break the stream's id order (and with it resume), so it is left to
+   * the room's history, which clients load on room-created.
    */
   async function roomGained(roomId: number, userId: number, sinceId: number) {
     const subs = [...(userStreams.get(userId) ?? [])].filter((s) => s.kind === 'user' && !s.rooms.has(roomId) && !s.ended)
@@ -198,15 +204,19 @@ export async function createStreamHub(options: StreamHubOptions) {
     const passed = cursor
     const frame = eventFrame('room-created', { roomId })
     for (const sub of subs) {
-      addToRoom(sub, roomId)
+      addToRoom(sub, roomId, sinceId)
       sub.push(frame)
     }
     if (passed <= sinceId) return
     const missed = await store.history({ roomId, afterId: sinceId, beforeId: passed + 1, limit: PAGE })
     for (const sub of subs) {
-      // A replaying stream reads everything newer than its sentId itself.
-      const upTo = sub.catchingUp ? Math.min(passed, sub.sentId) : passed
-      for (const row of missed) if (row.id <= upTo && !sub.push(messageFrame(toMessage(row)))) break
+      // A replaying stream reads its rooms from the store itself.
+      if (sub.catchingUp) continue
+      for (const row of missed) {
+        if (row.id <= sub.sentId) continue
+        sub.sentId = row.id
+        if (!sub.push(messageFrame(toMessage(row)))) break
+      }
     }
   }
 
@@ -289,18 +299,24 @@ export async function createStreamHub(options: StreamHubOptions) {
     : null
   safety?.unref?.()
 
-  // After the bus may have dropped events: deliver what the store has, and bring each user
-  // stream's rooms in line with the store's memberships.
+  // After the bus may have dropped events (Redis was away): deliver what the store has, end
+  // the streams of sessions that ended meanwhile, and bring every stream's rooms in line
+  // with the store's memberships.
   const stopResync = bus.onResync(async () => {
     void pump()
-    for (const [userId, set] of userStreams) {
-      const now = new Set(await store.roomIdsOf(userId))
-      for (const sub of set) {
-        if (sub.kind !== 'user') continue
-        for (const roomId of sub.rooms) if (!now.has(roomId)) roomGone(roomId, userId)
+    for (const [userId, set] of [...userStreams]) {
+      const rooms = new Set(await store.roomIdsOf(userId))
+      for (const sub of [...set]) {
+        if (!(await store.sessionAlive(sub.session.id, Date.now()))) {
+          sub.end('logout')
+          continue
+        }
+        for (const roomId of [...sub.rooms]) if (!rooms.has(roomId)) roomGone(roomId, userId)
       }
-      // History missed in the gap is left to the client's own catch-up (room-created tells it).
-      for (const roomId of now) void roomGained(roomId, userId, cursor)
+      const live = [...set].filter((sub) => sub.kind === 'user' && !sub.ended)
+      if (live.length === 0) continue
+      const since = Math.min(...live.map((sub) => sub.sentId))
+      for (const roomId of rooms) void roomGained(roomId, userId, since)
     }
   })
 

@@ -17,6 +17,8 @@ export class Subscription {
   catchingUp: boolean
   /** Rooms whose events this stream receives (one for a room stream). */
   readonly rooms = new Set<number>()
+  /** Rooms gained while connected, with the last id that predates the user in them. */
+  joinedAfter: Map<number, number> | null = null
   ended: EndReason | null = null
   /** Called once when the stream is cut for being too slow (the transport drops the connection). */
   onCut: (() => void) | null = null
