@@ -25,7 +25,7 @@ const COLUMNS = 'id, room_id AS roomId, sender_id AS senderId, content, created_
 
 /** Each takes (roomId, [cursor,] limit); the newest-first ones are reversed by the caller. */
 export const FLOOR_QUERIES = {
-  insert: 'INSERT INTO messages (room_id, sender_id, content, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+  insert: 'INSERT INTO messages (room_id, sender_id, content, created_at) VALUES (?, ?, ?, ?)',
   newest: `SELECT ${COLUMNS} FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT ?`,
   before: `SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
   after: `SELECT ${COLUMNS} FROM messages WHERE room_id = ? AND id > ? ORDER BY id ASC LIMIT ?`,
