@@ -1,24 +1,36 @@
 /** Helpers every load scenario shares: the bench message format and opening many streams. */
 import { openSse, type OnMessage, type SseStream } from './sse-reader'
 
-/** A bench message says which it is and when it was sent (performance.now() of the sender). */
-export const benchContent = (seq: number, sentAt: number) => `b${seq}:${sentAt.toFixed(3)}`
+/**
+ * A bench message says which it is and when it was sent: performance.now() of the sender, in
+ * whole microseconds so that reading it back is integer arithmetic.
+ */
+export const benchContent = (seq: number, sentAt: number) => `b${seq}:${Math.round(sentAt * 1000)}`
 
 const MARK = '"content":"b'
 
+/** The decimal integer at `from` up to the first non-digit. */
+function integerAt(text: string, from: number): { value: number; end: number } {
+  let value = 0
+  let at = from
+  for (let digit = text.charCodeAt(at) - 48; digit >= 0 && digit <= 9; digit = text.charCodeAt(++at) - 48) {
+    value = value * 10 + digit
+  }
+  return { value, end: at }
+}
+
 /**
- * The seq and send time of a bench message from an event's data line, without parsing the
- * JSON; seq is -1 for other messages (JOIN, seeded). Fills one reused object: this runs for
- * every delivery.
+ * The seq and send time (ms) of a bench message from an event's data line, without parsing
+ * the JSON; seq is -1 for other messages (JOIN, seeded). Fills one reused object: this runs
+ * for every delivery.
  */
 export function readBenchContent(data: string, into: { seq: number; sentAt: number }): void {
   const at = data.indexOf(MARK)
   into.seq = -1
   if (at < 0) return
-  const colon = data.indexOf(':', at + MARK.length)
-  const quote = data.indexOf('"', colon)
-  into.seq = Number(data.slice(at + MARK.length, colon))
-  into.sentAt = Number(data.slice(colon + 1, quote))
+  const seq = integerAt(data, at + MARK.length)
+  into.seq = seq.value
+  into.sentAt = integerAt(data, seq.end + 1).value / 1000
 }
 
 /** Opens `count` streams, at most `concurrency` connecting at once; all or none. */
