@@ -65,10 +65,15 @@ export function createSqliteStore(path: string): Store {
     `SELECT ${USER}, u.password_hash AS passwordHash FROM users u WHERE u.username = ?`,
   )
   const userById = q<UserRecord>(`SELECT ${USER} FROM users u WHERE u.id = ?`)
-  const searchUsers = q<UserRecord>(
+  // Prefix ranges rather than LIKE, one per index: usernames are stored lower-case; display
+  // names have a NOCASE index. The two answers are merged in searchUsers.
+  const usersByName = q<UserRecord>(
+    `SELECT ${USER} FROM users u WHERE u.username >= ?1 AND u.username < ?2 ORDER BY u.username LIMIT ?3`,
+  )
+  const usersByDisplayName = q<UserRecord>(
     `SELECT ${USER} FROM users u
-     WHERE u.username LIKE ?1 ESCAPE '\\' OR u.display_name LIKE ?1 ESCAPE '\\'
-     ORDER BY u.username LIMIT ?2`,
+     WHERE u.display_name >= ?1 COLLATE NOCASE AND u.display_name < ?2 COLLATE NOCASE
+     ORDER BY u.display_name COLLATE NOCASE LIMIT ?3`,
   )
   const insertSession = q<{ id: number }>(
     `INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) RETURNING id`,
@@ -211,8 +216,11 @@ export function createSqliteStore(path: string): Store {
       return userById.get(id)
     },
     async searchUsers(prefix, limit) {
-      const pattern = prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%'
-      return searchUsers.all(pattern, limit)
+      const low = prefix.toLowerCase()
+      const bounds = [low, low + '\u{10FFFF}', limit] as const
+      const found = new Map<number, UserRecord>()
+      for (const user of [...usersByName.all(...bounds), ...usersByDisplayName.all(...bounds)]) found.set(user.id, user)
+      return [...found.values()].sort((a, b) => (a.username < b.username ? -1 : 1)).slice(0, limit)
     },
     async existingUserIds(ids) {
       if (ids.length === 0) return new Set()
