@@ -257,7 +257,7 @@ export async function createStreamHub(options: StreamHubOptions) {
     })
     register(sub)
     for (const roomId of roomIds) addToRoom(sub, roomId)
-    void pump()
+    schedulePump()
     return sub
   }
 
@@ -294,7 +294,7 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   const safety = options.safetyPoll
     ? setInterval(async () => {
-        if ((await store.maxMessageId()) > cursor) void pump()
+        if ((await store.maxMessageId()) > cursor) schedulePump()
       }, SAFETY_POLL_MS)
     : null
   safety?.unref?.()
