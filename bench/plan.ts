@@ -39,7 +39,12 @@ export interface StartupPlan {
   runs: number
 }
 
+export const SCENARIOS = ['fanout', 'ingest', 'idle', 'history', 'startup'] as const
+export type Scenario = (typeof SCENARIOS)[number]
+
 export interface Plan {
+  /** Interleaved rounds of fanout, ingest and idle per target; see rounds.ts. */
+  rounds: number
   fanout: FanoutPlan
   ingest: IngestPlan
   idle: IdlePlan
@@ -48,6 +53,7 @@ export interface Plan {
 }
 
 export const FULL: Plan = {
+  rounds: 3,
   fanout: { subscribers: 1000, streamsPerUser: 100, messages: 500, rate: 200, drainMs: 15_000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 10_000, drainMs: 15_000 },
   idle: { streams: 5000, streamsPerUser: 500, settleMs: 2000 },
@@ -56,6 +62,7 @@ export const FULL: Plan = {
 }
 
 export const QUICK: Plan = {
+  rounds: 1,
   fanout: { subscribers: 200, streamsPerUser: 100, messages: 100, rate: 200, drainMs: 5000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 3000, drainMs: 5000 },
   idle: { streams: 500, streamsPerUser: 250, settleMs: 500 },

@@ -4,10 +4,9 @@
  * dropped streams, a scenario that could not run).
  */
 import type { Figures } from './load/job'
-import type { Plan } from './plan'
+import type { Plan, Scenario } from './plan'
 import type { TargetName } from './targets/target'
 
-export type Scenario = keyof Plan
 export type Outcome = Figures | { error: string }
 export type Results = Record<Scenario, Partial<Record<TargetName, Outcome>>>
 
@@ -92,7 +91,10 @@ const ROWS: Row[] = [
   { scenario: 'startup', key: 'seededCpuMs', label: 'server CPU until then, history database (ms)', decimals: 1 },
 ]
 
-export function describePlan(plan: Plan): Record<Scenario, string> {
+/** Figures that count something that must not happen; summed over rounds, never picked. */
+export const COUNTS = new Set(ROWS.filter(row => row.mustBeZero).map(row => row.key))
+
+export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
   const n = (value: number) => value.toLocaleString('en-US')
   const { fanout, ingest, idle, history, startup } = plan
   return {
@@ -103,6 +105,7 @@ export function describePlan(plan: Plan): Record<Scenario, string> {
       `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms, pages of ${history.limit}, ` +
       `room list of a user in ${history.readerRooms} rooms, ${n(history.samples)} requests each`,
     startup: `startup: best of ${startup.runs} starts; the history database is the one above`,
+    rounds: `fanout, ingest, idle: ${plan.rounds === 1 ? 'one round' : `the best of ${plan.rounds} interleaved rounds (least server CPU or memory per unit)`}`,
   }
 }
 

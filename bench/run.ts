@@ -11,9 +11,10 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runLoad } from './load-runner'
 import type { LoadScenario } from './load/job'
-import { FULL, QUICK, type Plan } from './plan'
+import { FULL, QUICK, SCENARIOS, type Plan, type Scenario } from './plan'
 import { PINNING, killAll, pinSelfToLoadCore } from './processes'
-import { describePlan, failures, table, type Outcome, type Results, type Scenario } from './report'
+import { describePlan, failures, table, type Outcome, type Results } from './report'
+import { bestRound } from './rounds'
 import { startServer } from './server'
 import { startup } from './startup'
 import { TARGETS } from './targets'
@@ -25,13 +26,13 @@ const only = args.includes('--target') ? (args[args.indexOf('--target') + 1] as 
 if (only && !(only in TARGETS)) throw new Error(`--target must be one of: ${Object.keys(TARGETS).join(', ')}`)
 const plan: Plan = quick ? QUICK : FULL
 const named = args.flatMap((arg, i) => (arg === '--scenario' ? [args[i + 1] as Scenario] : []))
-for (const name of named) if (!(name in plan)) throw new Error(`--scenario must be one of: ${Object.keys(plan).join(', ')}`)
+for (const name of named) if (!SCENARIOS.includes(name)) throw new Error(`--scenario must be one of: ${SCENARIOS.join(', ')}`)
 const selected = (scenario: Scenario) => named.length === 0 || named.includes(scenario)
 const targets: Target[] = only ? [TARGETS[only]] : [TARGETS.ours, TARGETS.floor]
 /** Bounds each load generator; a hung one is killed and its scenario reported as an error. */
 const LOAD_TIMEOUT_MS = quick ? 30_000 : 120_000
-/** Each on its own new database; history and startup share the seeded one. */
-const LOAD_SCENARIOS: LoadScenario[] = ['fanout', 'ingest', 'idle']
+/** Each on its own new database, in rounds; history and startup share the seeded one. */
+const ROUNDED_SCENARIOS = ['fanout', 'ingest', 'idle'] as const
 
 const log = (message: string) => console.error(message)
 
@@ -56,22 +57,32 @@ async function measure(target: Target, scenario: LoadScenario, databasePath: str
   }
 }
 
-async function runAll(workDir: string): Promise<Results> {
+/** Every round's outcome, kept for the JSON. */
+type Rounds = Partial<Record<Scenario, Partial<Record<TargetName, Outcome[]>>>>
+
+async function runAll(workDir: string): Promise<{ results: Results; rounds: Rounds }> {
   const results: Results = { fanout: {}, ingest: {}, idle: {}, history: {}, startup: {} }
+  const rounds: Rounds = {}
   const ready = new Map<TargetName, string | undefined>()
   for (const target of targets) {
     // Built before any clock starts; a target that cannot build is reported, not fatal.
     await target.executable().then(() => ready.set(target.name, undefined), (error: Error) => ready.set(target.name, error.message))
   }
-  const run = (scenario: keyof Results, target: Target, work: () => Promise<Outcome>) => {
+  const run = (label: string, target: Target, work: () => Promise<Outcome>) => {
     const broken = ready.get(target.name)
-    return attempt(`${scenario} · ${target.name}`, broken ? async () => ({ error: broken }) : work)
+    return attempt(`${label} · ${target.name}`, broken ? async () => ({ error: broken }) : work)
   }
 
-  for (const scenario of LOAD_SCENARIOS.filter(selected)) {
-    for (const target of targets) {
-      results[scenario][target.name] = await run(scenario, target, () => measure(target, scenario, join(workDir, `${scenario}-${target.name}.db`)))
+  for (const scenario of ROUNDED_SCENARIOS.filter(selected)) {
+    const outcomes: Partial<Record<TargetName, Outcome[]>> = (rounds[scenario] = {})
+    for (let round = 1; round <= plan.rounds; round++) {
+      const label = plan.rounds > 1 ? `${scenario} (round ${round} of ${plan.rounds})` : scenario
+      for (const target of targets) {
+        const databasePath = join(workDir, `${scenario}-${target.name}-${round}.db`)
+        ;(outcomes[target.name] ??= []).push(await run(label, target, () => measure(target, scenario, databasePath)))
+      }
     }
+    for (const target of targets) results[scenario][target.name] = bestRound(scenario, outcomes[target.name]!)
   }
   for (const target of targets) {
     const databasePath = join(workDir, `history-${target.name}.db`)
@@ -90,7 +101,7 @@ async function runAll(workDir: string): Promise<Results> {
       results.startup[target.name] = await run('startup', target, () => seeded().then(() => startup(target, plan.startup, workDir, databasePath)))
     }
   }
-  return results
+  return { results, rounds }
 }
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]
@@ -116,8 +127,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const workDir = mkdtempSync(join(tmpdir(), 'chat-bench-'))
 let results: Results
+let rounds: Rounds
 try {
-  results = await runAll(workDir)
+  ;({ results, rounds } = await runAll(workDir))
 } finally {
   killAll()
   rmSync(workDir, { recursive: true, force: true })
@@ -131,7 +143,8 @@ const markdown = [
   '',
   about,
   '',
-  ...(Object.keys(plan) as Scenario[]).filter(selected).map(scenario => `- ${describePlan(plan)[scenario]}`),
+  ...SCENARIOS.filter(selected).map(scenario => `- ${describePlan(plan)[scenario]}`),
+  `- ${describePlan(plan).rounds}`,
   '',
   table(results),
   '',
@@ -144,6 +157,6 @@ const resultsDir = join(import.meta.dir, 'results')
 const stamp = date.replace(/[:.]/g, '-')
 mkdirSync(resultsDir, { recursive: true })
 writeFileSync(join(resultsDir, `${stamp}.md`), markdown)
-writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify({ date, quick, machine: about, plan, results, failed }, null, 2))
+writeFileSync(join(resultsDir, `${stamp}.json`), JSON.stringify({ date, quick, machine: about, plan, results, rounds, failed }, null, 2))
 console.log(`written to bench/results/${stamp}.md and .json`)
 process.exit(failed.length ? 1 : 0)
