@@ -6,11 +6,9 @@ import { LOAD_CORE, spawnPinned } from './processes'
 const ENTRY = join(import.meta.dir, 'load', 'main.ts')
 
 export async function runLoad(job: LoadJob, timeoutMs: number): Promise<Figures> {
-  const env = {
-    ...(process.env as Record<string, string>),
-    // Only the setup and the posts use fetch; streams are raw sockets. Headroom all the same.
-    BUN_CONFIG_MAX_HTTP_REQUESTS: '1024',
-  }
+  // Streams and posts are raw sockets; fetch only sets up and asks for history pages one at a
+  // time, so its 256-request cap (BUN_CONFIG_MAX_HTTP_REQUESTS) is never in the way.
+  const env = process.env as Record<string, string>
   const proc = spawnPinned([process.execPath, ENTRY, JSON.stringify(job)], LOAD_CORE, env, 'pipe')
   let timedOut = false
   const timer = setTimeout(() => {
