@@ -52,3 +52,16 @@ describe('the SQLite store', () => {
     db.close()
   })
 })
+
+describe('group commit of posts', () => {
+  it('commits concurrent posts together; one failing post fails alone', async () => {
+    const { store, user, room } = await seeded()
+    const post = (roomId: number, content: string) => store.postMessage({ roomId, senderId: user.id, content, clientMessageId: null, now: 3 })
+    const results = await Promise.allSettled([post(room.id, 'a'), post(987654, 'no such room'), post(room.id, 'c')])
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    const [a, , c] = results as PromiseFulfilledResult<{ message: { id: number } }>[]
+    expect(c!.value.message.id).toBeGreaterThan(a!.value.message.id)
+    expect((await store.history({ roomId: room.id, limit: 10 })).map((m) => m.content)).toEqual(['a', 'c'])
+    store.close()
+  })
+})

@@ -24,6 +24,11 @@ export function mapError(code: string | number, error: unknown, log: Logger, rou
     case 'NOT_FOUND':
       return errorResponse('not_found', 'no such route')
   }
+  // Another process held the database past every retry: a passing condition, not a bug.
+  if ((error as { code?: unknown })?.code?.toString().startsWith('SQLITE_BUSY')) {
+    log.warn('database busy', { route })
+    return errorResponse('unavailable', 'the database is busy; try again', { 'retry-after': '1' })
+  }
   const status = (error as { status?: unknown })?.status
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return errorResponse(status === 404 ? 'not_found' : status === 413 ? 'payload_too_large' : 'validation_failed', 'bad request')

@@ -1,4 +1,5 @@
 import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
+import { createGroupCommit, type Outcome } from './group-commit'
 import { migrate } from './migrations'
 import type { MessageRecord, RoomRecord, RoomSummary, Store, UserRecord } from './store'
 
@@ -182,13 +183,27 @@ export function createSqliteStore(path: string): Store {
     return join
   })
 
-  const postMessageTx = db.transaction((roomId: number, senderId: number, content: string, clientId: string | null, now: number) => {
-    const message = writeMessage(roomId, senderId, content, 'MESSAGE', now, clientId)
-    if (!message) return { message: messageByClientId.get(senderId, roomId, clientId)!, created: false }
+  const markOwnRead = q(`UPDATE participants SET last_read_id = ?1 WHERE room_id = ?2 AND user_id = ?3 AND last_read_id < ?1`)
+
+  type PostInput = Parameters<Store['postMessage']>[0]
+  const postOne = ({ roomId, senderId, content, clientMessageId, now }: PostInput) => {
+    const message = writeMessage(roomId, senderId, content, 'MESSAGE', now, clientMessageId)
+    if (!message) return { message: messageByClientId.get(senderId, roomId, clientMessageId)!, created: false }
     // Whoever writes has read the room up to there: their unread count starts after it.
-    markRead.run(message.id, roomId, senderId)
+    markOwnRead.run(message.id, roomId, senderId)
     return { message, created: true }
-  })
+  }
+  const postBatchTx = db.transaction((inputs: PostInput[]) =>
+    inputs.map((input): Outcome<{ message: MessageRecord; created: boolean }> => {
+      // A failing statement is rolled back alone; the rest of the batch goes on.
+      try {
+        return { ok: postOne(input) }
+      } catch (error) {
+        return { error }
+      }
+    }),
+  )
+  const postMessage = createGroupCommit((inputs: PostInput[]) => retryBusy(() => postBatchTx.immediate(inputs)))
 
   const removeParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
     if (!isParticipant.get(roomId, userId)) return null
@@ -316,9 +331,7 @@ export function createSqliteStore(path: string): Store {
       return retryBusy(() => removeParticipantTx.immediate(roomId, userId, content, now))
     },
 
-    async postMessage({ roomId, senderId, content, clientMessageId, now }) {
-      return retryBusy(() => postMessageTx.immediate(roomId, senderId, content, clientMessageId, now))
-    },
+    postMessage,
     async findClientMessage(senderId, roomId, clientMessageId) {
       return messageByClientId.get(senderId, roomId, clientMessageId)
     },
