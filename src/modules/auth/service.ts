@@ -44,7 +44,8 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
   const loginLimiter = createRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, now)
   const cache = new Map<string, { session: Session; until: number }>()
   // Verified against when the username is unknown, so both failures take the same time.
-  const decoyHash = Bun.password.hash('decoy password', PASSWORD_HASH)
+  // Made on the first sign-in rather than at start-up, which it would slow by a hash.
+  let decoyHash: Promise<string> | undefined
 
   async function openSession(user: UserRecord) {
     const token = newToken()
@@ -76,6 +77,7 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
       const wait = loginLimiter.take(username)
       if (wait > 0) throw new AppError('rate_limited', `too many sign-in attempts: try again in ${wait} s`, wait)
       const found = await store.findCredentials(username)
+      decoyHash ??= Bun.password.hash('decoy password', PASSWORD_HASH)
       const valid = await Bun.password.verify(input.password, found?.passwordHash ?? (await decoyHash))
       if (!found || !valid) throw unauthorized('wrong username or password')
       return openSession(found.user)
