@@ -101,9 +101,6 @@ export function createSqliteStore(path: string): Store {
     `INSERT INTO participants (room_id, user_id, joined_at, last_read_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   )
   const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
-  const participantIds = q<{ userId: number }>(
-    `SELECT user_id AS userId FROM participants WHERE room_id = ? ORDER BY user_id`,
-  )
   const participantsOfRoom = q<UserRecord>(
     `SELECT ${USER} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.room_id = ? ORDER BY u.id`,
   )
@@ -293,9 +290,6 @@ export function createSqliteStore(path: string): Store {
       const result = new Map<number, UserRecord[]>()
       for (const roomId of roomIds) result.set(roomId, participantsOfRoom.all(roomId))
       return result
-    },
-    async participantIds(roomId) {
-      return participantIds.all(roomId).map((r) => r.userId)
     },
     async roomIdsOf(userId) {
       return roomIdsOf.all(userId).map((r) => r.roomId)

@@ -92,7 +92,6 @@ export interface Store {
   getRoomFor(roomId: number, userId: number): Promise<(RoomRecord & { member: boolean }) | null>
   /** Participants of each room, ordered by user id. */
   participantsOf(roomIds: number[]): Promise<Map<number, UserRecord[]>>
-  participantIds(roomId: number): Promise<number[]>
   /** Ids of the rooms a user is in. */
   roomIdsOf(userId: number): Promise<number[]>
   /** The user's rooms with their last message and unread count, most recent activity first. */
