@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { createRoom, newUser, type SseStream, type TestUser } from '../helpers'
 import { type Cluster, expectedIds, startCluster, startPosting, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
@@ -11,7 +11,6 @@ describe.skipIf(!hasRedis)('scale-out: messages across instances', () => {
       let cluster: Cluster
       let users: TestUser[]
       let rooms: number[]
-      const opened: SseStream[] = []
 
       beforeAll(async () => {
         cluster = await startCluster(size)
@@ -24,15 +23,10 @@ describe.skipIf(!hasRedis)('scale-out: messages across instances', () => {
         ]
       }, 30_000)
       afterAll(async () => {
-        for (const stream of opened) stream.close()
         await cluster?.stop()
       })
 
-      const stream = async (instance: number, user: TestUser, path: string, headers?: Record<string, string>) => {
-        const s = await openStream(cluster.url(instance), path, user.token, headers)
-        opened.push(s)
-        return s
-      }
+      const stream = (...args: Parameters<Cluster['stream']>) => cluster.stream(...args)
       const roomStream = (instance: number, user: TestUser, roomId: number, query = '') =>
         stream(instance, user, `/api/chat/rooms/${roomId}/subscribe${query}`)
       const userStream = (instance: number, user: TestUser, headers?: Record<string, string>) =>

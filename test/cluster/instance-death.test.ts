@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, eventually, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { createRoom, eventually, newUser, type TestUser } from '../helpers'
 import { type Cluster, expectedIds, isOnline, startCluster, startPosting, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
@@ -11,7 +11,6 @@ describe.skipIf(!hasRedis)('scale-out: an instance dies (SIGKILL)', () => {
   let cluster: Cluster
   let users: TestUser[]
   let rooms: number[]
-  const opened: SseStream[] = []
 
   beforeAll(async () => {
     cluster = await startCluster(3)
@@ -25,15 +24,10 @@ describe.skipIf(!hasRedis)('scale-out: an instance dies (SIGKILL)', () => {
     ]
   }, 30_000)
   afterAll(async () => {
-    for (const stream of opened) stream.close()
     await cluster?.stop()
   })
 
-  const stream = async (instance: number, user: TestUser, path: string, headers?: Record<string, string>) => {
-    const s = await openStream(cluster.url(instance), path, user.token, headers)
-    opened.push(s)
-    return s
-  }
+  const stream = (...args: Parameters<Cluster['stream']>) => cluster.stream(...args)
 
   it('its clients resume on other instances losing nothing, and its users go offline within the presence expiry', async () => {
     const [asker, tabUser, roomUser, ghost] = [users[0]!, users[4]!, users[5]!, users[6]!]

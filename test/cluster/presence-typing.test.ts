@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { call, createRoom, eventually, newUser, openStream, post, type SseStream, type TestUser } from '../helpers'
+import { call, createRoom, eventually, newUser, post, type TestUser } from '../helpers'
 import { type Cluster, isOnline, startCluster } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
@@ -10,22 +10,16 @@ const OFFLINE_AFTER_CLOSE_MS = 5_000
 describe.skipIf(!hasRedis)('scale-out: presence and typing across instances', () => {
   let cluster: Cluster
   let alice: TestUser, bob: TestUser, carol: TestUser
-  const opened: SseStream[] = []
 
   beforeAll(async () => {
     cluster = await startCluster(2)
     ;[alice, bob, carol] = await Promise.all([newUser(cluster.url(0), 'pt'), newUser(cluster.url(1), 'pt'), newUser(cluster.url(0), 'pt')])
   }, 30_000)
   afterAll(async () => {
-    for (const stream of opened) stream.close()
     await cluster?.stop()
   })
 
-  const stream = async (instance: number, user: TestUser, path: string) => {
-    const s = await openStream(cluster.url(instance), path, user.token)
-    opened.push(s)
-    return s
-  }
+  const stream = (...args: Parameters<Cluster['stream']>) => cluster.stream(...args)
 
   it('a user with a stream on one instance is online on the other, and offline there soon after the last stream closes', async () => {
     const [a, b] = [cluster.url(0), cluster.url(1)]

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, eventually, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { createRoom, eventually, newUser, type SseStream, type TestUser } from '../helpers'
 import { type Cluster, expectedIds, isOnline, type PostLoad, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
@@ -10,7 +10,6 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
   let cluster: Cluster
   let users: TestUser[]
   let rooms: number[]
-  const opened: SseStream[] = []
   /** Posts until stopped: stopped here too, should the test end early. */
   let load: PostLoad | undefined
 
@@ -26,16 +25,14 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
   }, 30_000)
   afterAll(async () => {
     await load?.stop()
-    for (const stream of opened) stream.close()
     await cluster?.stop()
   })
 
   it('posts keep answering 201, /readyz goes 503 and back to 200, presence returns, and the same streams on every instance get every message once, in order', async () => {
     const subscribers: { stream: SseStream; scope: number[] }[] = []
     for (let i = 0; i < SIZE; i++) {
-      const roomStream = await openStream(cluster.url(i), `/api/chat/rooms/${rooms[0]}/subscribe`, users[i]!.token)
-      const userStream = await openStream(cluster.url(i), '/api/chat/stream', users[i + SIZE]!.token)
-      opened.push(roomStream, userStream)
+      const roomStream = await cluster.stream(i, users[i]!, `/api/chat/rooms/${rooms[0]}/subscribe`)
+      const userStream = await cluster.stream(i, users[i + SIZE]!, '/api/chat/stream')
       subscribers.push({ stream: roomStream, scope: [rooms[0]!] }, { stream: userStream, scope: rooms })
     }
     const urls = cluster.servers.map((s) => s.url)

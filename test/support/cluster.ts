@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { call, eventually, type SseStream, type TestUser } from '../helpers'
+import { call, eventually, openStream, type SseStream, type TestUser } from '../helpers'
 import { startRedis, type TestRedis } from './redis-server'
 import { spawnServer, type ServerProcess } from './server-process'
 
@@ -16,7 +16,9 @@ export interface Cluster {
   dbPath: string
   /** The instance for the i-th request when requests go round-robin. */
   url(i: number): string
-  /** SIGTERM to every instance still running, then Redis; removes the database. */
+  /** Opens an SSE stream on instance i as `user`; stop() closes it. */
+  stream(i: number, user: TestUser, path: string, headers?: Record<string, string>): Promise<SseStream>
+  /** Closes the streams, SIGTERM to every instance still running, then Redis; removes the database. */
   stop(): Promise<void>
 }
 
@@ -31,12 +33,19 @@ export async function startCluster(size: number, env: Record<string, string> = {
     ),
   )
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
+  const opened: SseStream[] = []
   const cluster: Cluster = {
     redis,
     servers,
     dbPath,
     url: (i) => servers[i % servers.length]!.url,
+    async stream(i, user, path, headers) {
+      const stream = await openStream(cluster.url(i), path, user.token, headers)
+      opened.push(stream)
+      return stream
+    },
     async stop() {
+      for (const stream of opened) stream.close()
       await Promise.allSettled(servers.map((s) => s.stop('SIGTERM')))
       await redis.stop()
       rmSync(dir, { recursive: true, force: true })
