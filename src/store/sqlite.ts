@@ -101,8 +101,10 @@ export function createSqliteStore(path: string): Store {
     `INSERT INTO participants (room_id, user_id, joined_at, last_read_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   )
   const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
-  const participantsOfRoom = q<UserRecord>(
-    `SELECT ${USER} FROM participants p JOIN users u ON u.id = p.user_id WHERE p.room_id = ? ORDER BY u.id`,
+  // One query for any number of rooms: the ids travel as one JSON array parameter.
+  const participantsOfRooms = q<UserRecord & { roomId: number }>(
+    `SELECT p.room_id AS roomId, ${USER} FROM participants p JOIN users u ON u.id = p.user_id
+     WHERE p.room_id IN (SELECT value FROM json_each(?)) ORDER BY p.room_id, u.id`,
   )
   const roomIdsOf = q<{ roomId: number }>(`SELECT room_id AS roomId FROM participants WHERE user_id = ?`)
   const roomsOfUser = q<RoomRecord & { lastReadId: number }>(
@@ -287,8 +289,8 @@ export function createSqliteStore(path: string): Store {
       return row ? { ...row, member: row.member === 1 } : null
     },
     async participantsOf(roomIds) {
-      const result = new Map<number, UserRecord[]>()
-      for (const roomId of roomIds) result.set(roomId, participantsOfRoom.all(roomId))
+      const result = new Map<number, UserRecord[]>(roomIds.map((id) => [id, []]))
+      for (const { roomId, ...user } of participantsOfRooms.all(JSON.stringify(roomIds))) result.get(roomId)?.push(user)
       return result
     },
     async roomIdsOf(userId) {
