@@ -107,9 +107,15 @@ export function createSqliteStore(path: string): Store {
      WHERE p.room_id IN (SELECT value FROM json_each(?)) ORDER BY p.room_id, u.id`,
   )
   const roomIdsOf = q<{ roomId: number }>(`SELECT room_id AS roomId FROM participants WHERE user_id = ?`)
-  const roomsOfUser = q<RoomRecord & { lastReadId: number }>(
-    `SELECT ${ROOM}, p.last_read_id AS lastReadId FROM participants p JOIN rooms r ON r.id = p.room_id WHERE p.user_id = ?`,
+  // The room list in two reads, whatever its length: rooms with their counts, then the last
+  // messages by id.
+  const roomsOfUser = q<RoomRecord & { unreadCount: number; lastMessageId: number | null }>(
+    `SELECT ${ROOM},
+       (SELECT count(*) FROM messages m WHERE m.room_id = r.id AND m.id > p.last_read_id AND m.sender_id != p.user_id) AS unreadCount,
+       (SELECT max(m.id) FROM messages m WHERE m.room_id = r.id) AS lastMessageId
+     FROM participants p JOIN rooms r ON r.id = p.room_id WHERE p.user_id = ?`,
   )
+  const messagesById = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.id IN (SELECT value FROM json_each(?))`)
   const lastMessageOf = q<MessageRecord>(
     `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT 1`,
   )
@@ -297,9 +303,12 @@ export function createSqliteStore(path: string): Store {
       return roomIdsOf.all(userId).map((r) => r.roomId)
     },
     async roomSummaries(userId) {
-      const read = db.transaction(() =>
-        roomsOfUser.all(userId).map(({ lastReadId, ...room }) => summaryOf(room, lastReadId, userId)),
-      )
+      const read = db.transaction(() => {
+        const rooms = roomsOfUser.all(userId)
+        const ids = rooms.flatMap((r) => (r.lastMessageId === null ? [] : [r.lastMessageId]))
+        const last = new Map(messagesById.all(JSON.stringify(ids)).map((m) => [m.id, m]))
+        return rooms.map(({ lastMessageId, ...room }): RoomSummary => ({ ...room, lastMessage: last.get(lastMessageId ?? 0) ?? null }))
+      })
       const activity = (s: RoomSummary) => s.lastMessage?.createdAt ?? s.createdAt
       return read.deferred().sort((a, b) => activity(b) - activity(a) || b.id - a.id)
     },
