@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, newUser, type SseStream, type TestUser } from '../helpers'
-import { type Cluster, expectedIds, startCluster, startPosting, untilReceived } from '../support/cluster'
+import { type SseStream, type TestUser } from '../helpers'
+import { type Cluster, expectedIds, seedRooms, startCluster, startPosting, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
 const hasRedis = findRedisServer() !== null
@@ -14,13 +14,7 @@ describe.skipIf(!hasRedis)('scale-out: messages across instances', () => {
 
       beforeAll(async () => {
         cluster = await startCluster(size)
-        users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(cluster.url(i), `fan${size}`)))
-        const [owner, ...others] = users as [TestUser, ...TestUser[]]
-        const participantIds = others.map((u) => u.id)
-        rooms = [
-          (await createRoom(cluster.url(0), owner, { name: 'one', participantIds })).id,
-          (await createRoom(cluster.url(1), owner, { name: 'two', participantIds })).id,
-        ]
+        ;({ users, rooms } = await seedRooms(cluster, 6, `fan${size}`))
       }, 30_000)
       afterAll(async () => {
         await cluster?.stop()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, eventually, newUser, type TestUser } from '../helpers'
-import { type Cluster, expectedIds, isOnline, startCluster, startPosting, untilReceived } from '../support/cluster'
+import { eventually, type TestUser } from '../helpers'
+import { type Cluster, expectedIds, isOnline, seedRooms, startCluster, startPosting, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
 const hasRedis = findRedisServer() !== null
@@ -14,14 +14,8 @@ describe.skipIf(!hasRedis)('scale-out: an instance dies (SIGKILL)', () => {
 
   beforeAll(async () => {
     cluster = await startCluster(3)
-    users = await Promise.all(Array.from({ length: 7 }, (_, i) => newUser(cluster.url(i), 'death')))
-    const [owner, ...others] = users as [TestUser, ...TestUser[]]
     // users[6] is in no room: it only holds a stream, so only presence keeps it online.
-    const participantIds = others.slice(0, 5).map((u) => u.id)
-    rooms = [
-      (await createRoom(cluster.url(0), owner, { name: 'one', participantIds })).id,
-      (await createRoom(cluster.url(1), owner, { name: 'two', participantIds })).id,
-    ]
+    ;({ users, rooms } = await seedRooms(cluster, 7, 'death', 5))
   }, 30_000)
   afterAll(async () => {
     await cluster?.stop()

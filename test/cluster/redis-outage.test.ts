@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { createRoom, eventually, newUser, type SseStream, type TestUser } from '../helpers'
-import { type Cluster, expectedIds, isOnline, type PostLoad, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
+import { eventually, type SseStream, type TestUser } from '../helpers'
+import { type Cluster, expectedIds, isOnline, type PostLoad, seedRooms, startCluster, startPosting, untilReadiness, untilReceived } from '../support/cluster'
 import { findRedisServer } from '../support/redis-server'
 
 const hasRedis = findRedisServer() !== null
@@ -15,13 +15,7 @@ describe.skipIf(!hasRedis)('scale-out: Redis dies during a stream of posts and c
 
   beforeAll(async () => {
     cluster = await startCluster(SIZE)
-    users = await Promise.all(Array.from({ length: 6 }, (_, i) => newUser(cluster.url(i), 'outage')))
-    const [owner, ...others] = users as [TestUser, ...TestUser[]]
-    const participantIds = others.map((u) => u.id)
-    rooms = [
-      (await createRoom(cluster.url(0), owner, { name: 'one', participantIds })).id,
-      (await createRoom(cluster.url(1), owner, { name: 'two', participantIds })).id,
-    ]
+    ;({ users, rooms } = await seedRooms(cluster, 6, 'outage'))
   }, 30_000)
   afterAll(async () => {
     await load?.stop()

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { call, eventually, openStream, type SseStream, type TestUser } from '../helpers'
+import { call, createRoom, eventually, newUser, openStream, type SseStream, type TestUser } from '../helpers'
 import { startRedis, type TestRedis } from './redis-server'
 import { spawnServer, type ServerProcess } from './server-process'
 
@@ -58,6 +58,21 @@ export async function startCluster(size: number, env: Record<string, string> = {
   }
   await Promise.all(servers.map((s) => untilReadiness(s.url, 200)))
   return cluster
+}
+
+/**
+ * `count` users registered round-robin over the instances, and two rooms created on instances
+ * 0 and 1, both owned by the first user with the next `members` users in them.
+ */
+export async function seedRooms(cluster: Cluster, count: number, prefix: string, members = count - 1) {
+  const users = await Promise.all(Array.from({ length: count }, (_, i) => newUser(cluster.url(i), prefix)))
+  const [owner, ...others] = users as [TestUser, ...TestUser[]]
+  const participantIds = others.slice(0, members).map((u) => u.id)
+  const rooms = [
+    (await createRoom(cluster.url(0), owner, { name: 'one', participantIds })).id,
+    (await createRoom(cluster.url(1), owner, { name: 'two', participantIds })).id,
+  ]
+  return { users, rooms }
 }
 
 export const readiness = async (url: string) => (await fetch(url + '/readyz')).status
