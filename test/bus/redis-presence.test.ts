@@ -1,23 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import Redis from 'ioredis'
 import type { Presence } from '../../src/bus/bus'
 import { createRedisPresence, type RedisPresenceOptions } from '../../src/bus/redis-presence'
+import { closeAfterEach } from '../support/close-after-each'
 import { findRedisServer, startRedis, type TestRedis } from '../support/redis-server'
 import { waitUntil } from '../support/wait-until'
 import { runPresenceContract } from './presence-contract'
 
 const hasRedis = findRedisServer() !== null
 
-const opened: { close(): unknown }[] = []
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((thing) => thing.close()))
-})
+const track = closeAfterEach()
 
 let instances = 0
 function presence(url: string, options: Partial<RedisPresenceOptions> = {}): Presence {
-  const made = createRedisPresence({ url, instanceId: `test-${++instances}`, ...options })
-  opened.push(made)
-  return made
+  return track(createRedisPresence({ url, instanceId: `test-${++instances}`, ...options }))
 }
 
 const isOnline = async (where: Presence, userId: number) => (await where.online([userId])).has(userId)
@@ -78,7 +74,7 @@ describe.skipIf(!hasRedis)('redis presence', () => {
       stdout: 'inherit',
       stderr: 'inherit',
     })
-    opened.push({ close: () => holder.kill('SIGKILL') })
+    track({ close: () => holder.kill('SIGKILL') })
     await waitUntil(() => isOnline(a, 10), 'the holder shows user 10 online')
     holder.kill('SIGKILL')
     await holder.exited
@@ -97,7 +93,7 @@ describe.skipIf(!hasRedis)('redis presence', () => {
 describe.skipIf(!hasRedis)('redis presence when Redis fails', () => {
   it('answers from local streams, without hanging, while Redis is down or hung', async () => {
     const server = await startRedis()
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     const a = presence(server.url, { queryTimeoutMs: 200 })
     const b = presence(server.url)
     b.connect(2)
@@ -119,7 +115,7 @@ describe.skipIf(!hasRedis)('redis presence when Redis fails', () => {
 
   it('announces its users again when Redis comes back, and the leaves it could not send', async () => {
     const server = await startRedis()
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     const a = presence(server.url, { instanceId: 'cut-off' })
     const b = presence(server.url)
     a.connect(1)
@@ -133,7 +129,7 @@ describe.skipIf(!hasRedis)('redis presence when Redis fails', () => {
 
     // Cut only a's connection: user 2 leaves while a cannot tell Redis, and must not linger 25 s.
     const observer = new Redis(server.url)
-    opened.push({ close: () => observer.disconnect() })
+    track({ close: () => observer.disconnect() })
     await waitUntil(() => isOnline(b, 2), 'b sees user 2 again')
     const clients = (await observer.client('LIST')) as string
     const connectionId = clients.match(/id=(\d+) [^\n]*name=chat:cut-off:presence/)?.[1]

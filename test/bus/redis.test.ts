@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import Redis from 'ioredis'
 import { type Bus, type BusEvent, roomTopic } from '../../src/bus/bus'
 import { createRedisBus, type RedisBusOptions } from '../../src/bus/redis'
 import { logRecorder } from '../support/log-recorder'
+import { closeAfterEach } from '../support/close-after-each'
 import { findRedisServer, freePort, startRedis, type TestRedis } from '../support/redis-server'
 import { waitUntil } from '../support/wait-until'
 import { recorder, runBusContract, untilLive } from './contract'
@@ -10,17 +11,11 @@ import { recorder, runBusContract, untilLive } from './contract'
 const hasRedis = findRedisServer() !== null
 const message = (roomId: number, messageId: number): BusEvent => ({ type: 'message', roomId, messageId })
 
-/** Everything a test opens, closed after it whatever happened. */
-const opened: { close(): unknown }[] = []
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((thing) => thing.close()))
-})
+const track = closeAfterEach()
 
 let instances = 0
 function bus(url: string, options: Partial<RedisBusOptions> = {}): Bus {
-  const made = createRedisBus({ url, instanceId: `test-${++instances}`, ...options })
-  opened.push(made)
-  return made
+  return track(createRedisBus({ url, instanceId: `test-${++instances}`, ...options }))
 }
 
 async function connectedPair(url: string, options: Partial<RedisBusOptions> = {}) {
@@ -154,7 +149,7 @@ describe.skipIf(!hasRedis)('redis bus', () => {
 
   it('closes within a second, even when Redis does not answer', async () => {
     const server = await startRedis()
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     const a = bus(server.url)
     await waitUntil(() => a.healthy(), 'the bus is connected')
     server.pause()
@@ -167,7 +162,7 @@ describe.skipIf(!hasRedis)('redis bus', () => {
 describe.skipIf(!hasRedis)('redis bus when Redis fails', () => {
   it('keeps local delivery while Redis is down; resyncs and delivers across instances once it is back', async () => {
     const server = await startRedis()
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     const { a, b } = await connectedPair(server.url)
     const local = recorder()
     const remote = recorder()
@@ -207,7 +202,7 @@ describe.skipIf(!hasRedis)('redis bus when Redis fails', () => {
     // A handler existed while nothing could be heard: connecting reconciles it.
     const resynced = nextResync(a)
     const server = await startRedis(port)
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     await resynced
     await waitUntil(() => a.healthy(), 'the bus is healthy')
     // One line per connection for the outage, not one per retry.
@@ -217,7 +212,7 @@ describe.skipIf(!hasRedis)('redis bus when Redis fails', () => {
   it('treats a server that accepts connections but never answers as down', async () => {
     const logs = logRecorder()
     const mute = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-    opened.push({ close: () => mute.stop(true) })
+    track({ close: () => mute.stop(true) })
     const a = bus(`redis://127.0.0.1:${mute.port}`, { log: logs.log, heartbeatMs: 200 })
     await logs.logged('redis connection error')
     expect(logs.entries.find((entry) => entry.msg === 'redis connection error')?.fields?.error).toMatch(/timeout/i)
@@ -226,7 +221,7 @@ describe.skipIf(!hasRedis)('redis bus when Redis fails', () => {
 
   it('notices a Redis that stops answering, and recovers when it answers again', async () => {
     const server = await startRedis()
-    opened.push({ close: () => server.stop() })
+    track({ close: () => server.stop() })
     const { a, b } = await connectedPair(server.url, { heartbeatMs: 300 })
     const remote = recorder()
     b.subscribe(roomTopic(1), remote.handler)
