@@ -20,6 +20,12 @@ export interface Config {
   logLevel: LogLevel
   /** How long a session lives without use; each use pushes it forward. */
   sessionTtlDays: number
+  /** Register and login attempts per client address per minute; 0 turns the limit off. */
+  rateLimitAuthPerMinute: number
+  /** Take the client address from the first X-Forwarded-For hop (behind a reverse proxy). */
+  trustProxy: boolean
+  /** Open streams per user on this instance; 0: no limit. */
+  maxStreamsPerUser: number
 }
 
 type Parser<T> = (raw: string) => T | undefined
@@ -59,6 +65,9 @@ export const SETTINGS = [
   setting({ key: 'rateLimitMessagesPerMinute', env: 'RATE_LIMIT_MESSAGES_PER_MINUTE', flag: '--rate-limit-messages-per-minute', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 300, help: 'messages per user per minute; 0 turns the limit off' }),
   setting({ key: 'streamMaxBufferBytes', env: 'STREAM_MAX_BUFFER_BYTES', flag: '--stream-max-buffer-bytes', parse: int(1024, 1 << 30), expect: 'an integer 1024-1073741824', fallback: 1_048_576, help: 'unsent bytes a stream may queue before it is cut' }),
   setting({ key: 'logLevel', env: 'LOG_LEVEL', flag: '--log-level', parse: level, expect: 'debug, info, warn or error', fallback: 'info', help: 'debug, info, warn, error' }),
+  setting({ key: 'rateLimitAuthPerMinute', env: 'RATE_LIMIT_AUTH_PER_MINUTE', flag: '--rate-limit-auth-per-minute', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 60, help: 'register and login attempts per client address per minute; 0 turns the limit off' }),
+  setting({ key: 'trustProxy', env: 'TRUST_PROXY', flag: '--trust-proxy', parse: bool, expect: 'true or false', fallback: false, help: 'take the client address from the first X-Forwarded-For hop' }),
+  setting({ key: 'maxStreamsPerUser', env: 'MAX_STREAMS_PER_USER', flag: '--max-streams-per-user', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 100, help: 'open streams per user; 0: no limit' }),
   setting({ key: 'sessionTtlDays', env: 'SESSION_TTL_DAYS', flag: '--session-ttl-days', parse: int(1, 3650), expect: 'an integer 1-3650', fallback: 30, help: 'days a session lives without use' }),
 ]
 
@@ -71,6 +80,10 @@ export type ConfigRequest =
   | { kind: 'version' }
   /** Asks a running server on this host for /healthz (container HEALTHCHECK, no curl needed). */
   | { kind: 'healthcheck'; config: Config }
+
+/** Every setting at its default: the base that tests and tools override. */
+export const defaultConfig = (): Config =>
+  Object.fromEntries(SETTINGS.map((s) => [s.key, s.fallback])) as unknown as Config
 
 export function parseConfig(argv: string[], env: Record<string, string | undefined>): ConfigRequest {
   if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help', text: helpText() }

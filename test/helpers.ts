@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
-import type { Config } from '../src/config'
+import { defaultConfig, type Config } from '../src/config'
 import { createDeps, type Deps } from '../src/deps'
 import { createLogger } from '../src/log'
 
@@ -19,19 +19,16 @@ export interface TestServer {
 
 export const tempDir = () => mkdtempSync(join(tmpdir(), 'chat-test-'))
 
-/** Starts the app in this process; rate limiting is off unless a test turns it on. */
+/** Starts the app in this process; rate limits are off unless a test turns them on. */
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const config: Config = {
+    ...defaultConfig(),
     port: 0,
     host: '127.0.0.1',
     databasePath: join(tempDir(), 'chat.db'),
-    redisUrl: undefined,
-    heartbeatIntervalMs: 15_000,
-    allowRegistration: true,
     rateLimitMessagesPerMinute: 0,
-    streamMaxBufferBytes: 1_048_576,
+    rateLimitAuthPerMinute: 0,
     logLevel: 'error',
-    sessionTtlDays: 30,
     ...overrides,
   }
   const deps = await createDeps(config, createLogger(config.logLevel))

@@ -23,7 +23,7 @@ async function register(base: string): Promise<Identity> {
 
 export const ours: Target = {
   name: 'ours',
-  env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', LOG_LEVEL: 'warn' },
+  env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', RATE_LIMIT_AUTH_PER_MINUTE: '0', MAX_STREAMS_PER_USER: '0', LOG_LEVEL: 'warn' },
 
   async executable() {
     // Once per bench run: src/ may change under a long run, and every scenario should measure one build.
