@@ -1,6 +1,7 @@
 import { roomTopic, userTopic, type Bus } from '../../bus/bus'
 import { AppError, badRequest } from '../../errors'
 import type { Store } from '../../store/store'
+import { cursor, pageLimit, requiredCursor } from '../common/paging'
 import { checkText } from '../common/text'
 import type { RoomService } from '../rooms/service'
 import { MESSAGE_MAX_CHARS, toMessage, type Message } from './model'
@@ -25,9 +26,11 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
 
   return {
     async history(roomId: number, userId: number, query: { lastMessageId?: number; afterId?: number; limit?: number }): Promise<Message[]> {
+      const limit = pageLimit(query.limit, HISTORY_DEFAULT, HISTORY_MAX)
+      const beforeId = cursor('lastMessageId', query.lastMessageId, 1)
+      const afterId = cursor('afterId', query.afterId, 0)
       await rooms.readable(roomId, userId)
-      const limit = Math.min(query.limit ?? HISTORY_DEFAULT, HISTORY_MAX)
-      const rows = await store.history({ roomId, beforeId: query.lastMessageId, afterId: query.afterId, limit })
+      const rows = await store.history({ roomId, beforeId, afterId, limit })
       return rows.map(toMessage)
     },
 
@@ -51,6 +54,7 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
     },
 
     async markRead(roomId: number, userId: number, messageId: number): Promise<void> {
+      messageId = requiredCursor('messageId', messageId, 0)
       await rooms.participating(roomId, userId)
       await store.markRead(roomId, userId, messageId)
       bus.publish(userTopic(userId), { type: 'read', roomId, userId, messageId })
