@@ -33,6 +33,14 @@ export interface RoomRecord {
   createdAt: number
 }
 
+export type NotificationLevel = 'all' | 'mentions' | 'none'
+
+export interface Reaction {
+  emoji: string
+  /** Ascending. */
+  userIds: number[]
+}
+
 export interface MessageRecord {
   id: number
   roomId: number
@@ -41,6 +49,13 @@ export interface MessageRecord {
   messageType: MessageType
   createdAt: number
   clientMessageId: string | null
+  /** Epoch ms of the last edit. */
+  editedAt: number | null
+  replyToId: number | null
+  /** User ids, ascending. */
+  mentions: number[]
+  /** In the order each emoji was first used on this message. */
+  reactions: Reaction[]
 }
 
 export interface SessionRecord {
@@ -53,6 +68,10 @@ export interface SessionRecord {
 export interface RoomSummary extends RoomRecord {
   lastMessage: MessageRecord | null
   unreadCount: number
+  /** Unread (id > read marker) messages mentioning the user. */
+  mentionCount: number
+  /** Stored per membership; default 'all' direct, 'mentions' group; 'none' for a non-participant. */
+  notificationLevel: NotificationLevel
 }
 
 export interface HistoryQuery {
@@ -112,7 +131,29 @@ export interface Store {
    * Stores a MESSAGE. With a clientMessageId already used by this sender in this room, stores
    * nothing and returns the first message with created=false.
    */
-  postMessage(input: { roomId: number; senderId: number; content: string; clientMessageId: string | null; now: number }): Promise<{ message: MessageRecord; created: boolean }>
+  postMessage(input: {
+    roomId: number
+    senderId: number
+    content: string
+    clientMessageId: string | null
+    replyToId: number | null
+    mentions: number[]
+    now: number
+  }): Promise<{ message: MessageRecord; created: boolean }>
+  /** A message of that room, not deleted. */
+  getMessage(roomId: number, messageId: number): Promise<MessageRecord | null>
+  /** Replaces content and mentions, sets editedAt, writes a message-updated event. Null: no such (undeleted) message in the room. */
+  editMessage(input: { roomId: number; messageId: number; content: string; mentions: number[]; now: number }): Promise<{ message: MessageRecord; eventId: number } | null>
+  /** Deletes it (reactions and mentions with it) and writes a message-deleted event. Null: no such message. */
+  deleteMessage(roomId: number, messageId: number, now: number): Promise<{ eventId: number } | null>
+  /** Adds (on) or removes a reaction; writes a message-updated event only when it changed something (eventId null: nothing changed). Null: no such message. */
+  setReaction(input: { roomId: number; messageId: number; userId: number; emoji: string; on: boolean; now: number }): Promise<{ message: MessageRecord; eventId: number | null } | null>
+  /** Messages mentioning userId in rooms they are in now, newest `limit` older than beforeId, ascending. */
+  mentionsOf(userId: number, query: { beforeId?: number; limit: number }): Promise<MessageRecord[]>
+  /** False when not a participant. */
+  setNotificationLevel(roomId: number, userId: number, level: NotificationLevel): Promise<boolean>
+  /** Usernames of a room's participants (for mention parsing), lowercase -> id. */
+  participantUsernames(roomId: number): Promise<Map<string, number>>
   /** The message this sender already stored in this room under clientMessageId, if any. */
   findClientMessage(senderId: number, roomId: number, clientMessageId: string): Promise<MessageRecord | null>
   history(query: HistoryQuery): Promise<MessageRecord[]>
