@@ -1,0 +1,34 @@
+import type { Store } from '../store'
+import { openDatabase } from './database'
+import { createMessageStore } from './messages'
+import { createRoomStore } from './rooms'
+import { createSessionStore } from './sessions'
+import { createUserStore } from './users'
+
+export { openDatabase } from './database'
+
+/**
+ * The SQLite store: one database handle (one writer, WAL), one part per concern, composed
+ * into the one `Store`. Parts share the handle, so a method of one part can write another
+ * part's rows inside its own transaction (a membership change and its JOIN message).
+ */
+export function createSqliteStore(path: string): Store {
+  const db = openDatabase(path)
+  const { writer, ...messages } = createMessageStore(db)
+  return {
+    ...createUserStore(db),
+    ...createSessionStore(db),
+    ...createRoomStore(db, writer),
+    ...messages,
+    async ping() {
+      try {
+        return db.query('SELECT 1 AS ok').get() !== null
+      } catch {
+        return false
+      }
+    },
+    close() {
+      db.close()
+    },
+  }
+}
