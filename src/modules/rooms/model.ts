@@ -6,6 +6,10 @@ import { toUser, User } from '../users/model'
 
 export const ROOM_NAME_MAX_CHARS = 100
 
+export const NotificationLevel = t.Union([t.Literal('all'), t.Literal('mentions'), t.Literal('none')], {
+  description: "the caller's choice for this room: default `all` for direct rooms, `mentions` for group rooms; `none` for a caller who is not a participant",
+})
+
 export const Room = t.Object({
   id: t.Integer({ examples: [1] }),
   name: t.String({ examples: ['general'] }),
@@ -16,6 +20,8 @@ export const Room = t.Object({
   participants: t.Array(User),
   lastMessage: t.Union([Message, t.Null()]),
   unreadCount: t.Integer({ description: 'messages by other users newer than the caller\'s read marker' }),
+  mentionCount: t.Integer({ description: 'unread messages (newer than the read marker) that mention the caller' }),
+  notificationLevel: NotificationLevel,
 })
 export type Room = typeof Room.static
 
@@ -28,6 +34,7 @@ export const CreateRoomBody = t.Object({
 export const RoomParams = t.Object({ roomId: Id })
 export const UserParams = t.Object({ userId: Id })
 export const AddParticipantBody = t.Object({ userId: Id })
+export const NotificationsBody = t.Object({ level: NotificationLevel })
 export const RoomListQuery = t.Object({
   userId: t.Optional({ ...Id, description: 'accepted for compatibility; must be the caller' }),
 })
@@ -42,4 +49,6 @@ export const toRoom = (room: RoomSummary, participants: UserRecord[], online: Re
   participants: participants.map((u) => toUser(u, online)),
   lastMessage: room.lastMessage ? toMessage(room.lastMessage) : null,
   unreadCount: room.unreadCount,
+  mentionCount: room.mentionCount ?? 0,
+  notificationLevel: room.notificationLevel ?? (room.type === 'direct' ? 'all' : 'mentions'),
 })
