@@ -7,6 +7,7 @@ import { checkDeclaredLength, parseJsonBody } from './http/json-body'
 import { authRoutes } from './modules/auth'
 import { createAuthPlugin } from './modules/auth/plugin'
 import { docsRoutes } from './modules/docs'
+import { mentionRoutes } from './modules/mentions'
 import { messageRoutes } from './modules/messages'
 import { opsRoutes } from './modules/ops'
 import { roomRoutes } from './modules/rooms'
@@ -62,6 +63,7 @@ export function createApp(deps: Deps) {
     .use(userRoutes({ users: deps.users, authPlugin }))
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))
+    .use(mentionRoutes({ messages: deps.messages, authPlugin }))
     .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin }))
     .use(webRoutes)
     .all('*', () => errorResponse('not_found', 'no such route'), { detail: { hide: true } })

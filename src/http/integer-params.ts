@@ -1,7 +1,7 @@
 import { badRequest } from '../errors'
 
 /** Path and query parameters that carry integers (ids, cursors, limits). */
-const INTEGER_PARAMS = new Set(['roomId', 'userId', 'lastMessageId', 'afterId', 'limit'])
+const INTEGER_PARAMS = new Set(['roomId', 'userId', 'messageId', 'lastMessageId', 'afterId', 'limit'])
 
 /**
  * Schema coercion would read `0x10` or `1e3` as numbers; the API takes plain decimal digits

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/plugin'
 import { errors } from '../common/model'
 import { RoomParams } from '../rooms/model'
-import { HistoryQuery, Message, PostMessageBody, ReadBody } from './model'
+import { EditMessageBody, HistoryQuery, Message, MessageParams, PostMessageBody, ReactionParams, ReadBody } from './model'
 import type { MessageService } from './service'
 
 export function messageRoutes({ messages, authPlugin }: { messages: MessageService; authPlugin: AuthPlugin }) {
@@ -33,10 +33,56 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         response: { 201: Message, 200: Message, ...errors(400, 401, 403, 404, 413, 415, 429) },
         detail: {
           summary: 'Post a message',
-          description: '201 when stored. A repeat of a clientMessageId returns the first message with 200 and stores nothing. 429 with Retry-After past the rate limit.',
+          description:
+            '201 when stored. A repeat of a clientMessageId returns the first message with 200 and stores nothing. `replyToId`: a message of this room that is not deleted, else 400. `mentions` is computed from `@username`s of participants. 429 with Retry-After past the rate limit.',
         },
       },
     )
+    .patch('/messages/:messageId', ({ params, body, session }) => messages.edit(params.roomId, params.messageId, session.user.id, body), {
+      auth: true,
+      params: MessageParams,
+      body: EditMessageBody,
+      parse: 'application/json',
+      response: { 200: Message, ...errors(400, 401, 403, 404, 413, 415) },
+      detail: {
+        summary: 'Edit a message',
+        description: 'Its sender only (others 403); MESSAGEs only (JOIN/LEAVE 400); content rules as for posting. Sets editedAt, recomputes mentions, and sends message-updated. An unknown or deleted message -> 404.',
+      },
+    })
+    .delete(
+      '/messages/:messageId',
+      async ({ params, session, set }) => {
+        await messages.remove(params.roomId, params.messageId, session.user)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: MessageParams,
+        response: { 204: t.Void(), ...errors(400, 401, 403, 404) },
+        detail: {
+          summary: 'Delete a message',
+          description: 'By its sender, the room owner, or an admin who is a participant (others 403). Gone from history, lastMessage, unreadCount and mentionCount; sends message-deleted. Deleting it again -> 404.',
+        },
+      },
+    )
+    .put('/messages/:messageId/reactions/:emoji', ({ params, session }) => messages.react(params.roomId, params.messageId, session.user.id, params.emoji, true), {
+      auth: true,
+      params: ReactionParams,
+      response: { 200: Message, ...errors(400, 401, 403, 404) },
+      detail: {
+        summary: 'Add a reaction',
+        description: 'Participants only. `emoji` (URL-encoded): 1-16 code points, no white space or control characters. Adding one the caller already gave changes nothing and sends no event.',
+      },
+    })
+    .delete('/messages/:messageId/reactions/:emoji', ({ params, session }) => messages.react(params.roomId, params.messageId, session.user.id, params.emoji, false), {
+      auth: true,
+      params: ReactionParams,
+      response: { 200: Message, ...errors(400, 401, 403, 404) },
+      detail: {
+        summary: 'Take back a reaction',
+        description: 'Participants only. Removing one the caller did not give changes nothing and sends no event.',
+      },
+    })
     .post(
       '/read',
       async ({ params, body, session, set }) => {

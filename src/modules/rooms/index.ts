@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { forbidden } from '../../errors'
 import type { AuthPlugin } from '../auth/plugin'
 import { errors } from '../common/model'
-import { AddParticipantBody, CreateRoomBody, Room, RoomListQuery, RoomParams, UserParams } from './model'
+import { AddParticipantBody, CreateRoomBody, NotificationsBody, Room, RoomListQuery, RoomParams, UserParams } from './model'
 import type { RoomService } from './service'
 
 export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlugin: AuthPlugin }) {
@@ -86,6 +86,21 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
       response: { 200: Room, ...errors(400, 401, 403, 404, 413, 415) },
       detail: { summary: 'Add a participant', description: 'Owner only, group rooms; posts a JOIN message for that user.' },
     })
+    .put(
+      '/rooms/:roomId/notifications',
+      async ({ params, body, session, set }) => {
+        await rooms.setNotificationLevel(params.roomId, session.user.id, body.level)
+        set.status = 204
+      },
+      {
+        auth: true,
+        params: RoomParams,
+        body: NotificationsBody,
+        parse: 'application/json',
+        response: { 204: t.Void(), ...errors(400, 401, 403, 404, 413, 415) },
+        detail: { summary: 'Choose what to be told about', description: 'Participants only: `all`, `mentions` or `none`; the room shows it as notificationLevel.' },
+      },
+    )
     .post(
       '/users/:userId/rooms',
       async ({ params, session, set }) => {

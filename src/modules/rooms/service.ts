@@ -1,6 +1,6 @@
 import { roomTopic, userTopic, type Bus, type Presence } from '../../bus/bus'
 import { badRequest, forbidden, notFound } from '../../errors'
-import type { MessageRecord, RoomRecord, RoomSummary, Store } from '../../store/store'
+import type { MessageRecord, NotificationLevel, RoomRecord, RoomSummary, Store } from '../../store/store'
 import { checkText } from '../common/text'
 import { toRoom, type Room, ROOM_NAME_MAX_CHARS } from './model'
 
@@ -64,7 +64,7 @@ export function createRoomService({ store, bus, presence, now = Date.now }: { st
 
     async publicRooms(userId: number): Promise<Room[]> {
       const rooms = await store.publicRoomsNotJoined(userId, PUBLIC_LIST_LIMIT)
-      return present(rooms.map((r) => ({ ...r, lastMessage: null, unreadCount: 0 })))
+      return present(rooms.map((r) => ({ ...r, lastMessage: null, unreadCount: 0, mentionCount: 0, notificationLevel: 'none' as const })))
     },
 
     async get(roomId: number, userId: number): Promise<Room> {
@@ -116,6 +116,12 @@ export function createRoomService({ store, bus, presence, now = Date.now }: { st
       const message = await store.addParticipant(roomId, newUserId, now())
       if (message) announceMembership(roomId, newUserId, 'room-created', message)
       return roomFor(roomId, actorId)
+    },
+
+    /** The caller's notification level for a room they are in. */
+    async setNotificationLevel(roomId: number, userId: number, level: NotificationLevel): Promise<void> {
+      await participating(roomId, userId)
+      if (!(await store.setNotificationLevel(roomId, userId, level))) throw forbidden('only participants can do this; join the room first')
     },
 
     async ensureDirect(userId: number, otherId: number): Promise<{ room: Room; created: boolean }> {
