@@ -64,7 +64,7 @@ export function createApp(deps: Deps) {
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))
     .use(mentionRoutes({ messages: deps.messages, authPlugin }))
-    .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin }))
+    .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin, maxStreamsPerUser: deps.config.maxStreamsPerUser }))
     .use(webRoutes)
     .all('*', () => errorResponse('not_found', 'no such route'), { detail: { hide: true } })
 }

@@ -2,6 +2,7 @@ import { Elysia, sse, t } from 'elysia'
 import { badRequest } from '../../errors'
 import { RETRY_MS } from '../../stream/frames'
 import type { StreamHub } from '../../stream/hub'
+import { createStreamQuota, type StreamSlot } from '../../stream/stream-quota'
 import type { Subscription } from '../../stream/subscription'
 import type { AuthPlugin } from '../auth/plugin'
 import { ErrorResponse } from '../common/model'
@@ -24,6 +25,7 @@ const streamResponses = {
   400: errorDoc('bad Last-Event-ID'),
   401: errorDoc('no session'),
   404: errorDoc('no such room, or a private room the caller is not in'),
+  429: errorDoc('the caller already has MAX_STREAMS_PER_USER streams open on this instance (Retry-After)'),
 }
 
 /** The Last-Event-ID header, else ?lastEventId=: a message id (0 allowed), or 400. */
@@ -36,13 +38,27 @@ function resumePoint(header: string | undefined, query: string | undefined): num
 
 type Server = { timeout(request: Request, seconds: number): void } | null
 
-export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHub; rooms: RoomService; authPlugin: AuthPlugin }) {
+export function streamRoutes({ streams, rooms, authPlugin, maxStreamsPerUser }: { streams: StreamHub; rooms: RoomService; authPlugin: AuthPlugin; maxStreamsPerUser: number }) {
+  const quota = createStreamQuota(maxStreamsPerUser)
+
+  /** Opens a stream in a slot of the user's quota; the slot goes back if the open fails. */
+  async function opened(slot: StreamSlot, open: () => Promise<Subscription>) {
+    try {
+      const sub = await open()
+      slot.hold(sub)
+      return sub
+    } catch (error) {
+      slot.release()
+      throw error
+    }
+  }
+
   /**
    * Writes a subscription to the response: the retry hint, then whatever it queues, as fast as
    * the client reads. The generator's `finally` forgets the stream however it ends. Handlers
    * return it rather than delegate to it (`yield*`), so each write resumes one generator.
    */
-  async function* pipe(sub: Subscription, request: Request, server: Server, set: { headers: Record<string, unknown> }) {
+  async function* pipe(sub: Subscription, slot: StreamSlot, request: Request, server: Server, set: { headers: Record<string, unknown> }) {
     set.headers['cache-control'] = 'no-cache'
     set.headers['x-accel-buffering'] = 'no'
     // Heartbeats keep the stream busy; the server's idle timeout must not cut a quiet one.
@@ -63,6 +79,7 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
     } finally {
       request.signal.removeEventListener('abort', onAbort)
       streams.retire(sub)
+      slot.release()
     }
   }
 
@@ -72,10 +89,15 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
       '/rooms/:roomId/subscribe',
       async ({ params, query, headers, session, request, server, set }) => {
         let lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
-        // As in the origin: subscribing to a public room joins it; the stream starts at the JOIN.
-        const joinId = await rooms.joinPublic(params.roomId, session.user.id)
-        if (joinId !== null) lastEventId = Math.min(lastEventId ?? joinId - 1, joinId - 1)
-        return pipe(await streams.openRoomStream(session, params.roomId, lastEventId), request, server, set)
+        // Before the join below: a refused stream leaves no trace.
+        const slot = quota.take(session.user.id)
+        const sub = await opened(slot, async () => {
+          // As in the origin: subscribing to a public room joins it; the stream starts at the JOIN.
+          const joinId = await rooms.joinPublic(params.roomId, session.user.id)
+          if (joinId !== null) lastEventId = Math.min(lastEventId ?? joinId - 1, joinId - 1)
+          return streams.openRoomStream(session, params.roomId, lastEventId)
+        })
+        return pipe(sub, slot, request, server, set)
       },
       {
         auth: true,
@@ -92,7 +114,8 @@ export function streamRoutes({ streams, rooms, authPlugin }: { streams: StreamHu
       '/stream',
       async ({ query, headers, session, request, server, set }) => {
         const lastEventId = resumePoint(headers['last-event-id'], query.lastEventId)
-        return pipe(await streams.openUserStream(session, lastEventId), request, server, set)
+        const slot = quota.take(session.user.id)
+        return pipe(await opened(slot, () => streams.openUserStream(session, lastEventId)), slot, request, server, set)
       },
       {
         auth: true,

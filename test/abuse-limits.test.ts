@@ -1,0 +1,167 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
+import { connect, type Socket } from 'node:net'
+import { call, createRoom, eventually, newUser, openStream, post, SseStream, startServer, type TestServer, type TestUser } from './helpers'
+
+/** Everything a test opened, closed after it whatever happened. */
+const opened: { close(): void }[] = []
+afterEach(() => {
+  for (const thing of opened.splice(0)) thing.close()
+})
+
+const track = <T extends { close(): void }>(thing: T) => (opened.push(thing), thing)
+
+/** One unlabelled series from /metrics: asked over HTTP, so the test runs against the binary too. */
+async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const sample = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+  if (!sample) throw new Error(`no ${name} in /metrics`)
+  return Number(sample[1])
+}
+
+/** Opens a stream; a refusal comes back as its status instead of a stream. */
+async function tryStream(url: string, path: string, token: string): Promise<{ stream: SseStream } | { status: number }> {
+  const abort = new AbortController()
+  const res = await fetch(url + path, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: abort.signal })
+  if (res.status === 200) return { stream: track(new SseStream(res, abort)) }
+  await res.body?.cancel()
+  return { status: res.status }
+}
+
+async function expectRefused(url: string, path: string, token: string) {
+  const res = await call(url, path, { token })
+  expect(res.status).toBe(429)
+  expect(res.headers.get('content-type')).toContain('application/json')
+  expect(res.body.error.code).toBe('rate_limited')
+  expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+}
+
+describe('MAX_STREAMS_PER_USER', () => {
+  const LIMIT = 3
+  let server: TestServer
+  beforeAll(async () => (server = await startServer({ maxStreamsPerUser: LIMIT, streamMaxBufferBytes: 64 * 1024 })))
+  afterAll(() => server.stop())
+
+  // Each test has its own user: streams closed by the previous test may still be closing.
+  async function userWithRoom() {
+    const user = await newUser(server.url, 'quota')
+    return { user, roomPath: `/api/chat/rooms/${(await createRoom(server.url, user)).id}/subscribe` }
+  }
+  const userStream = (user: TestUser) => openStream(server.url, '/api/chat/stream', user.token).then(track)
+  const fill = async (user: TestUser, n = LIMIT) => {
+    const streams: SseStream[] = []
+    for (let i = 0; i < n; i++) streams.push(await userStream(user))
+    return streams
+  }
+
+  it('refuses the stream past the limit with 429, Retry-After and the JSON error, room and user streams together', async () => {
+    const { user, roomPath } = await userWithRoom()
+    track(await openStream(server.url, roomPath, user.token))
+    await userStream(user)
+    track(await openStream(server.url, roomPath, user.token))
+    await expectRefused(server.url, roomPath, user.token)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+  })
+
+  it('counts per user: another user still opens streams', async () => {
+    const { user } = await userWithRoom()
+    await fill(user)
+    await userStream(await newUser(server.url, 'quota'))
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+  })
+
+  it('lets exactly the limit through when many streams are opened at once', async () => {
+    const { user } = await userWithRoom()
+    const results = await Promise.all(Array.from({ length: LIMIT * 5 }, () => tryStream(server.url, '/api/chat/stream', user.token)))
+    expect(results.filter((r) => 'stream' in r).length).toBe(LIMIT)
+    expect(results.filter((r) => !('stream' in r)).map((r) => ('status' in r ? r.status : 200))).toEqual(Array(LIMIT * 4).fill(429))
+  })
+
+  it('does not join a public room when the subscribe is refused', async () => {
+    const { user } = await userWithRoom()
+    await fill(user)
+    const owner = await newUser(server.url, 'quota')
+    const open = await createRoom(server.url, owner, { visibility: 'public' })
+    await expectRefused(server.url, `/api/chat/rooms/${open.id}/subscribe`, user.token)
+    const room = await call(server.url, `/api/chat/rooms/${open.id}`, { token: owner.token })
+    expect(room.body.participants.map((p: { id: number }) => p.id)).not.toContain(user.id)
+  })
+
+  it('frees the slot of a stream the client closed', async () => {
+    const { user } = await userWithRoom()
+    const [first] = await fill(user)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+    first!.close()
+    // The server learns of the close from the socket: ask until it has.
+    await eventually(async () => 'stream' in (await tryStream(server.url, '/api/chat/stream', user.token)), 5000, 'a slot freed')
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+  })
+
+  it('frees the slots of streams ended by logout and by a room deletion at once', async () => {
+    const { user, roomPath } = await userWithRoom()
+    const second = await call(server.url, '/api/auth/login', { body: { username: user.username, password: 'password-123' } })
+    const byLogout = track(await openStream(server.url, '/api/chat/stream', second.body.token))
+    const byDeletion = track(await openStream(server.url, roomPath, user.token))
+    await userStream(user)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+
+    expect((await call(server.url, '/api/auth/logout', { method: 'POST', token: second.body.token })).status).toBe(204)
+    await byLogout.ended()
+    await userStream(user)
+
+    expect((await call(server.url, roomPath.replace('/subscribe', ''), { method: 'DELETE', token: user.token })).status).toBe(204)
+    await byDeletion.ended()
+    await userStream(user)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+  })
+
+  it('frees the slot of a stream cut for not reading, without waiting for its socket to close', async () => {
+    const { user, roomPath } = await userWithRoom()
+    const roomId = Number(roomPath.split('/')[4])
+    const streamsBefore = await metric(server.url, 'chat_streams_open')
+    const stalled = await stalledReader(server.url, roomPath, user.token)
+    opened.push({ close: () => stalled.destroy() })
+    await eventually(async () => (await metric(server.url, 'chat_streams_open')) > streamsBefore, 2000, 'the stalled stream open')
+    await fill(user, LIMIT - 1)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+
+    // Posts of 3 KB until the stalled stream is cut: the kernel's socket buffers take a few MB first.
+    const cutBefore = await metric(server.url, 'chat_streams_cut_total')
+    const filler = 'x'.repeat(3000)
+    for (let i = 0; i < 500 && (await metric(server.url, 'chat_streams_cut_total')) === cutBefore; i++) {
+      for (let j = 0; j < 10; j++) await post(server.url, user, roomId, filler)
+    }
+    expect(await metric(server.url, 'chat_streams_cut_total')).toBe(cutBefore + 1)
+    await userStream(user)
+    await expectRefused(server.url, '/api/chat/stream', user.token)
+  }, 60_000)
+})
+
+/** A client that sends its request and then never reads a byte. */
+function stalledReader(url: string, path: string, token: string): Promise<Socket> {
+  const { port } = new URL(url)
+  return new Promise((resolve) => {
+    const socket = connect({ port: Number(port), host: '127.0.0.1' }, () => {
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`)
+      resolve(socket)
+    })
+    socket.pause()
+  })
+}
+
+describe('MAX_STREAMS_PER_USER defaults', () => {
+  it('is 100 by default, and 0 lifts the limit', async () => {
+    const limited = await startServer()
+    const unlimited = await startServer({ maxStreamsPerUser: 0 })
+    try {
+      for (const [server, refused] of [[limited, true], [unlimited, false]] as const) {
+        const user = await newUser(server.url, 'many')
+        for (let i = 0; i < 100; i++) track(await openStream(server.url, '/api/chat/stream', user.token))
+        if (refused) await expectRefused(server.url, '/api/chat/stream', user.token)
+        else track(await openStream(server.url, '/api/chat/stream', user.token))
+        for (const thing of opened.splice(0)) thing.close()
+      }
+    } finally {
+      await Promise.all([limited.stop(), unlimited.stop()])
+    }
+  }, 30_000)
+})
