@@ -59,7 +59,7 @@ export function createApp(deps: Deps) {
     })
     .use(docsRoutes(VERSION))
     .use(opsRoutes({ store: deps.store, bus: deps.bus, metrics, usesRedis: deps.config.redisUrl !== undefined }))
-    .use(authRoutes({ auth: deps.auth, authPlugin, presence: deps.presence }))
+    .use(authRoutes({ auth: deps.auth, authPlugin, presence: deps.presence, trustProxy: deps.config.trustProxy }))
     .use(userRoutes({ users: deps.users, authPlugin }))
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))

@@ -39,6 +39,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     store,
     bus,
     allowRegistration: config.allowRegistration,
+    authAttemptsPerMinute: config.rateLimitAuthPerMinute,
     sessionTtlDays: config.sessionTtlDays,
     cacheSessions: config.redisUrl === undefined,
   })

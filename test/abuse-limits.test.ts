@@ -165,3 +165,80 @@ describe('MAX_STREAMS_PER_USER defaults', () => {
     }
   }, 30_000)
 })
+
+describe('RATE_LIMIT_AUTH_PER_MINUTE', () => {
+  const LIMIT = 4
+  const servers: TestServer[] = []
+  const serve = async (overrides: Parameters<typeof startServer>[0]) => {
+    const server = await startServer(overrides)
+    servers.push(server)
+    return server
+  }
+  afterEach(async () => void (await Promise.all(servers.splice(0).map((s) => s.stop()))))
+
+  let names = 0
+  const fresh = () => `addr_${process.pid}_${++names}`
+  const register = (server: TestServer, headers: Record<string, string> = {}, username = fresh()) =>
+    call(server.url, '/api/auth/register', { body: { username, password: 'password-123' }, headers })
+  const login = (server: TestServer, username: string, password: string, headers: Record<string, string> = {}) =>
+    call(server.url, '/api/auth/login', { body: { username, password }, headers })
+
+  function expectLimited(res: Awaited<ReturnType<typeof call>>) {
+    expect(res.status).toBe(429)
+    expect(res.body.error.code).toBe('rate_limited')
+    // A minute's allowance of LIMIT refills one attempt every 60 / LIMIT seconds.
+    const retryAfter = Number(res.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(retryAfter).toBeLessThanOrEqual(60 / LIMIT)
+  }
+
+  it('counts register and login from one address together and answers 429 with Retry-After past the limit', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT })
+    const name = fresh()
+    expect((await register(server, {}, name)).status).toBe(201)
+    expect((await login(server, name, 'password-123')).status).toBe(200)
+    expect((await login(server, name, 'wrong-password')).status).toBe(401)
+    expect((await register(server)).status).toBe(201)
+    expectLimited(await register(server))
+    expectLimited(await login(server, name, 'password-123'))
+  })
+
+  it('counts refused attempts too: a bad username or password is an attempt', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT })
+    for (let i = 0; i < LIMIT; i++) expect((await register(server, {}, 'x')).status).toBe(400)
+    expectLimited(await register(server))
+  })
+
+  it('ignores X-Forwarded-For without TRUST_PROXY, so a made-up header cannot dodge the limit', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT })
+    for (let i = 0; i < LIMIT; i++) expect((await register(server, { 'x-forwarded-for': `198.51.100.${i}` })).status).toBe(201)
+    expectLimited(await register(server, { 'x-forwarded-for': '198.51.100.200' }))
+    expectLimited(await register(server))
+  })
+
+  it('with TRUST_PROXY counts by the first X-Forwarded-For hop; without one, by the peer', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT, trustProxy: true })
+    const behind = (client: string) => ({ 'x-forwarded-for': `${client}, 10.0.0.1` })
+    for (let i = 0; i < LIMIT; i++) expect((await register(server, behind('203.0.113.7'))).status).toBe(201)
+    expectLimited(await register(server, behind('203.0.113.7')))
+    expect((await register(server, behind('203.0.113.8'))).status).toBe(201)
+    expect((await register(server)).status).toBe(201)
+    // A first hop that is no address counts as the peer, not as a key of its own.
+    for (let i = 1; i < LIMIT; i++) expect((await register(server, { 'x-forwarded-for': `not-an-address-${i}` })).status).toBe(201)
+    expectLimited(await register(server, { 'x-forwarded-for': 'not-an-address-again' }))
+  })
+
+  it('with TRUST_PROXY counts an IPv6 client by its /64 network', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT, trustProxy: true })
+    for (let i = 1; i <= LIMIT; i++) expect((await register(server, { 'x-forwarded-for': `2001:db8:0:7::${i}` })).status).toBe(201)
+    expectLimited(await register(server, { 'x-forwarded-for': '2001:db8:0:7:ffff::1' }))
+    expect((await register(server, { 'x-forwarded-for': '2001:db8:0:8::1' })).status).toBe(201)
+  })
+
+  it('is 60 by default, and 0 turns it off', async () => {
+    const [byDefault, off] = await Promise.all([serve({ rateLimitAuthPerMinute: 60 }), serve({ rateLimitAuthPerMinute: 0 })])
+    for (const server of [byDefault, off]) for (let i = 0; i < 60; i++) expect((await register(server, {}, 'x')).status).toBe(400)
+    expect((await register(byDefault, {}, 'x')).status).toBe(429)
+    expect((await register(off, {}, 'x')).status).toBe(400)
+  })
+})

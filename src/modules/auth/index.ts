@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Presence } from '../../bus/bus'
+import { clientAddress } from '../../http/client-address'
 import { errors } from '../common/model'
 import { toUser } from '../users/model'
 import { AuthResponse, LoginBody, MeResponse, RegisterBody } from './model'
@@ -9,8 +10,11 @@ import type { AuthService } from './service'
 const isHttps = (request: Request) =>
   request.url.startsWith('https:') || request.headers.get('x-forwarded-proto') === 'https'
 
-/** Register, login, logout, me. Register and login also set the HttpOnly session cookie. */
-export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; authPlugin: AuthPlugin; presence: Presence }) {
+/**
+ * Register, login, logout, me. Register and login also set the HttpOnly session cookie, and
+ * count against the client address's allowance (`trustProxy`: the address is X-Forwarded-For's).
+ */
+export function authRoutes({ auth, authPlugin, presence, trustProxy }: { auth: AuthService; authPlugin: AuthPlugin; presence: Presence; trustProxy: boolean }) {
   const sessionCookie = (token: string, request: Request, maxAge: number) =>
     [`${SESSION_COOKIE}=${token}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAge}`, ...(isHttps(request) ? ['Secure'] : [])].join('; ')
 
@@ -20,8 +24,8 @@ export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; 
     .use(authPlugin)
     .post(
       '/register',
-      async ({ body, request, set }) => {
-        const { user, token } = await auth.register(body)
+      async ({ body, request, server, set }) => {
+        const { user, token } = await auth.register(body, clientAddress(request, server, trustProxy))
         set.status = 201
         set.headers['set-cookie'] = sessionCookie(token, request, auth.sessionMaxAgeSeconds)
         return { user: await withOnline(user), token }
@@ -29,14 +33,18 @@ export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; 
       {
         body: RegisterBody,
         parse: 'application/json',
-        response: { 201: AuthResponse, ...errors(400, 403, 409, 413, 415) },
-        detail: { summary: 'Create an account', description: 'Returns a session token and sets the session cookie. 403 when registration is closed.', security: [] },
+        response: { 201: AuthResponse, ...errors(400, 403, 409, 413, 415, 429) },
+        detail: {
+          summary: 'Create an account',
+          description: 'Returns a session token and sets the session cookie. 403 when registration is closed; 429 past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address.',
+          security: [],
+        },
       },
     )
     .post(
       '/login',
-      async ({ body, request, set }) => {
-        const { user, token } = await auth.login(body)
+      async ({ body, request, server, set }) => {
+        const { user, token } = await auth.login(body, clientAddress(request, server, trustProxy))
         set.headers['set-cookie'] = sessionCookie(token, request, auth.sessionMaxAgeSeconds)
         return { user: await withOnline(user), token }
       },
@@ -44,7 +52,11 @@ export function authRoutes({ auth, authPlugin, presence }: { auth: AuthService; 
         body: LoginBody,
         parse: 'application/json',
         response: { 200: AuthResponse, ...errors(400, 401, 413, 415, 429) },
-        detail: { summary: 'Sign in', description: 'Same 401 for an unknown user and a wrong password.', security: [] },
+        detail: {
+          summary: 'Sign in',
+          description: 'Same 401 for an unknown user and a wrong password. 429 past 10 attempts a minute on one account, or past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address.',
+          security: [],
+        },
       },
     )
     .post(

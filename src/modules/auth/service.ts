@@ -1,6 +1,7 @@
 import type { Bus } from '../../bus/bus'
 import { userTopic } from '../../bus/bus'
 import { AppError, badRequest, conflict, forbidden, unauthorized } from '../../errors'
+import { addressKey } from '../../http/client-address'
 import { createRateLimiter } from '../../http/rate-limit'
 import type { Store, UserRecord } from '../../store/store'
 import { codePoints, isBlank } from '../common/text'
@@ -21,6 +22,8 @@ export interface AuthServiceOptions {
   store: Store
   bus: Bus
   allowRegistration: boolean
+  /** Register and login attempts per client address per minute, together; 0: no limit. */
+  authAttemptsPerMinute: number
   sessionTtlDays: number
   /**
    * Keep recently used sessions in memory. Only where this instance sees every logout (the
@@ -38,10 +41,17 @@ const SESSION_CACHE_MAX = 10_000
 const newToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 const hashToken = (token: string) => new Bun.CryptoHasher('sha256').update(token).digest() as Uint8Array
 
-export function createAuthService({ store, bus, allowRegistration, sessionTtlDays, cacheSessions, now = Date.now }: AuthServiceOptions) {
+export function createAuthService({ store, bus, allowRegistration, authAttemptsPerMinute, sessionTtlDays, cacheSessions, now = Date.now }: AuthServiceOptions) {
   const ttlMs = sessionTtlDays * DAY_MS
   // Slows password guessing against one account, whoever sends the guesses.
   const loginLimiter = createRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, now)
+  // Slows one sender, whatever accounts it tries or makes. Register and login share the
+  // allowance: both cost a password hash, and alternating must not double it.
+  const addressLimiter = createRateLimiter(authAttemptsPerMinute, now)
+  const throttleAddress = (from: string) => {
+    const wait = addressLimiter.take(addressKey(from))
+    if (wait > 0) throw new AppError('rate_limited', `too many sign-in and registration attempts from this address: try again in ${wait} s`, wait)
+  }
   const cache = new Map<string, { session: Session; until: number }>()
   // Verified against when the username is unknown, so both failures take the same time.
   // Made on the first sign-in rather than at start-up, which it would slow by a hash.
@@ -57,8 +67,10 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
   return {
     sessionMaxAgeSeconds: Math.floor(ttlMs / 1000),
 
-    async register(input: { username: string; password: string; displayName?: string }) {
+    /** `from`: the client address (see http/client-address). */
+    async register(input: { username: string; password: string; displayName?: string }, from: string) {
       if (!allowRegistration) throw forbidden('registration is closed on this server')
+      throttleAddress(from)
       const username = input.username.trim().toLowerCase()
       if (!USERNAME_PATTERN.test(username)) throw badRequest('username: 3-32 characters of a-z, 0-9, _ . -')
       const passwordLength = codePoints(input.password)
@@ -72,7 +84,8 @@ export function createAuthService({ store, bus, allowRegistration, sessionTtlDay
       return openSession(user)
     },
 
-    async login(input: { username: string; password: string }) {
+    async login(input: { username: string; password: string }, from: string) {
+      throttleAddress(from)
       const username = input.username.trim().toLowerCase()
       const wait = loginLimiter.take(username)
       if (wait > 0) throw new AppError('rate_limited', `too many sign-in attempts: try again in ${wait} s`, wait)
