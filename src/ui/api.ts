@@ -1,4 +1,4 @@
-import type { Message, Room, User } from './types.ts'
+import type { Message, NotificationLevel, Room, User } from './types.ts'
 
 /** An error answer of the API: `{"error": {"code", "message"}}` with its status. */
 export class ApiError extends Error {
@@ -104,8 +104,21 @@ export const api = {
   /** Ascending ids; `before` pages back from an id, `after` catches up from one. */
   messages: (roomId: number, cursor: { before?: number; after?: number } = {}, limit = PAGE_SIZE) =>
     request<Message[]>('GET', messagesPath(roomId, cursor, limit)),
-  send: (roomId: number, content: string, clientMessageId: string) =>
-    request<Message>('POST', `${room(roomId)}/messages`, { content, clientMessageId }),
+  send: (roomId: number, content: string, clientMessageId: string, replyToId: number | null) =>
+    request<Message>('POST', `${room(roomId)}/messages`, { content, clientMessageId, replyToId: replyToId ?? undefined }),
+  /** The one message `messageId`, or null when it is gone: the newest message older than the next id. */
+  message: async (roomId: number, messageId: number) => {
+    const [found] = await request<Message[]>('GET', messagesPath(roomId, { before: messageId + 1 }, 1))
+    return found?.id === messageId ? found : null
+  },
+  edit: (roomId: number, messageId: number, content: string) =>
+    request<Message>('PATCH', `${room(roomId)}/messages/${messageId}`, { content }),
+  remove: (roomId: number, messageId: number) => request<void>('DELETE', `${room(roomId)}/messages/${messageId}`),
+  /** Adds (`on`) or takes back the caller's reaction; either way the answer is the message as it is now. */
+  react: (roomId: number, messageId: number, emoji: string, on: boolean) =>
+    request<Message>(on ? 'PUT' : 'DELETE', `${room(roomId)}/messages/${messageId}/reactions/${encodeURIComponent(emoji)}`),
+  setNotifications: (roomId: number, level: NotificationLevel) =>
+    request<void>('PUT', `${room(roomId)}/notifications`, { level }),
   markRead: (roomId: number, messageId: number) =>
     request<void>('POST', `${room(roomId)}/read`, { messageId }),
   typing: (roomId: number) => request<void>('POST', `${room(roomId)}/typing`),

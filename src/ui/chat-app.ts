@@ -1,6 +1,7 @@
 import { api, ApiError } from './api.ts'
 import { createConnectionBanner } from './connection-banner.ts'
 import { createConversation } from './conversation.ts'
+import { createDesktopNotifier } from './desktop-notifier.ts'
 import { openBrowseDialog } from './dialogs/browse-dialog.ts'
 import { openDirectDialog } from './dialogs/direct-dialog.ts'
 import { openNewRoomDialog } from './dialogs/new-room-dialog.ts'
@@ -10,11 +11,12 @@ import { createOutbox } from './outbox.ts'
 import { createReadMarkers } from './read-markers.ts'
 import { createSidebar } from './sidebar.ts'
 import { openStream, type RoomChange, type StreamHandlers } from './stream.ts'
-import type { Message, Room, User } from './types.ts'
+import type { Message, MessageDeletedEvent, NotificationLevel, Room, User } from './types.ts'
 import { createTypingTracker, describeTyping } from './typing-tracker.ts'
 
 // Presence is only in fetched rooms and users: refreshed this often while the tab is visible.
 const ROOMS_REFRESH_MS = 60_000
+const RECOUNT_DELAY_MS = 200
 
 /**
  * The signed-in app: keeps the rooms and people it knows, routes stream events to the
@@ -34,6 +36,8 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     void lookUpUsers()
     return 'Someone'
   }
+  const usernameOf = (userId: number): string | undefined => users.get(userId)?.username
+  const notifier = createDesktopNotifier((roomId) => navigate(roomId))
 
   const typing = createTypingTracker((roomId) => {
     if (roomId === activeRoomId) conversation.showTyping(typingText(roomId))
@@ -50,8 +54,9 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     newestId: (roomId) => rooms.get(roomId)?.lastMessage?.id,
     cleared: (roomId) => {
       const room = rooms.get(roomId)
-      if (room && room.unreadCount !== 0) {
+      if (room && (room.unreadCount !== 0 || room.mentionCount !== 0)) {
         room.unreadCount = 0
+        room.mentionCount = 0
         renderSidebar()
       }
     },
@@ -65,12 +70,16 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     newDirect: () => openDirectDialog(me.id, entered),
     newRoom: () => openNewRoomDialog(me.id, entered),
     browse: () => openBrowseDialog(entered),
+    askNotifications: () => void notifier.ask().then(renderSidebar),
+    canAskNotifications: () => notifier.askable,
     signOut: () => void signOut(),
   })
   const conversation = createConversation({
     me,
     nameOf,
-    send: (roomId, content) => outbox.send(roomId, content),
+    usernameOf,
+    send: (roomId, content, replyToId) => outbox.send(roomId, content, replyToId),
+    setLevel: (room, level) => void setLevel(room, level),
     retry: (clientMessageId) => outbox.retry(clientMessageId),
     back: () => navigate(null),
     leave: (room) => void leave(room),
@@ -88,6 +97,8 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
   let streamOpened = false
   const streamHandlers: StreamHandlers = {
     message: receive,
+    messageUpdated: updated,
+    messageDeleted: deleted,
     typing: ({ roomId, userId }) => {
       if (userId !== me.id) typing.typing(roomId, userId)
     },
@@ -135,6 +146,8 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
 
   function renderSidebar(): void {
     sidebar.render([...rooms.values()], activeRoomId)
+    const unread = [...rooms.values()].reduce((sum, room) => sum + room.unreadCount, 0)
+    document.title = unread > 0 ? `(${unread}) Chat` : 'Chat'
   }
 
   function remember(room: Room): void {
@@ -144,6 +157,7 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     if (known?.lastMessage && (!room.lastMessage || room.lastMessage.id < known.lastMessage.id)) {
       room.lastMessage = known.lastMessage
       room.unreadCount = known.unreadCount
+      room.mentionCount = known.mentionCount
     }
     rooms.set(room.id, room)
     conversation.update(room)
@@ -163,10 +177,64 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     // Replayed or repeated messages are older than the room's last one: counted once.
     if (!room.lastMessage || message.id > room.lastMessage.id) {
       room.lastMessage = message
-      if (message.senderId !== me.id && !isViewing(room.id)) room.unreadCount += 1
+      if (message.senderId !== me.id && !isViewing(room.id)) {
+        room.unreadCount += 1
+        if (message.mentions.includes(me.id)) room.mentionCount += 1
+      }
+      renderSidebar()
+      notifier.consider(room, message, me.id, roomTitle(room, me.id), nameOf(message.senderId))
+    } else if (room.lastMessage.id === message.id) {
+      room.lastMessage = message
       renderSidebar()
     }
     conversation.receive(message)
+  }
+
+  function updated(message: Message): void {
+    const room = rooms.get(message.roomId)
+    if (!room) return
+    if (room.lastMessage?.id === message.id) {
+      room.lastMessage = message
+      renderSidebar()
+    }
+    // An edit may add or take back a mention of an unread message: the server recounts.
+    if (room.unreadCount > 0 && message.senderId !== me.id) recount(room.id)
+    conversation.updated(message)
+  }
+
+  function deleted({ roomId, messageId }: MessageDeletedEvent): void {
+    const room = rooms.get(roomId)
+    if (!room) return
+    conversation.deleted(roomId, messageId)
+    const wasLast = room.lastMessage?.id === messageId
+    // Forgotten first, or the room fetched next would be taken for an older answer than it.
+    if (wasLast) room.lastMessage = null
+    if (wasLast || room.unreadCount > 0) recount(roomId)
+  }
+
+  // Rooms whose counts or last message the server is asked for again, once per burst of changes.
+  const recounting = new Set<number>()
+  function recount(roomId: number): void {
+    if (recounting.has(roomId)) return
+    recounting.add(roomId)
+    setTimeout(() => {
+      recounting.delete(roomId)
+      if (!stopped) void roomChanged('room-updated', roomId)
+    }, RECOUNT_DELAY_MS)
+  }
+
+  async function setLevel(room: Room, level: NotificationLevel): Promise<void> {
+    // The change of the select is the person's gesture the browser's question needs.
+    if (level !== 'none') void notifier.ask().then(renderSidebar)
+    try {
+      await api.setNotifications(room.id, level)
+      const current = rooms.get(room.id)
+      if (current) current.notificationLevel = level
+    } catch (error) {
+      alert(error instanceof ApiError ? error.message : 'The notification setting could not be saved.')
+    }
+    const current = rooms.get(room.id)
+    if (current) conversation.update(current)
   }
 
   async function refreshRooms(): Promise<void> {

@@ -1,17 +1,22 @@
-import { api, PAGE_SIZE as PAGE } from './api.ts'
+import { api, ApiError, PAGE_SIZE as PAGE } from './api.ts'
 import { avatar } from './avatar.ts'
 import { createComposer } from './composer.ts'
+import { errorLine, openDialog } from './dialogs/dialog.ts'
 import { h } from './dom.ts'
 import { directPeer, roomTitle } from './format.ts'
-import { backIcon, hashIcon, leaveIcon, lockIcon } from './icons.ts'
+import { backIcon, bellIcon, hashIcon, leaveIcon, lockIcon } from './icons.ts'
 import { createMessageList } from './message-list.ts'
 import type { PendingMessage } from './message-item.ts'
-import type { Message, Room, User } from './types.ts'
+import { openReactionPicker } from './reaction-picker.ts'
+import type { Message, NotificationLevel, Room, User } from './types.ts'
 
 export interface ConversationOptions {
   me: User
   nameOf(userId: number): string
-  send(roomId: number, content: string): void
+  usernameOf(userId: number): string | undefined
+  send(roomId: number, content: string, replyToId: number | null): void
+  /** The person chose how this room may notify them. */
+  setLevel(room: Room, level: NotificationLevel): void
   retry(clientMessageId: string): void
   back(): void
   leave(room: Room): void
@@ -27,10 +32,56 @@ export function createConversation(options: ConversationOptions) {
   // Bumped on every room switch: answers for a room no longer open are dropped.
   let generation = 0
 
+  // Originals of replies older than the loaded history, by id (null: deleted), for this room.
+  let earlier = new Map<number, Message | null>()
+  const lookingUp = new Set<number>()
+
   const list = createMessageList({
     meId: options.me.id,
     nameOf: options.nameOf,
+    usernameOf: options.usernameOf,
     retry: options.retry,
+    canEdit: (message) => message.senderId === options.me.id && message.messageType === 'MESSAGE',
+    canDelete: (message) =>
+      message.messageType === 'MESSAGE' &&
+      (message.senderId === options.me.id || room?.ownerId === options.me.id || options.me.role === 'admin'),
+    reply: (message) => composer.replyTo(message, options.nameOf(message.senderId)),
+    pickReaction: (message, anchor) =>
+      openReactionPicker(anchor, (emoji) => {
+        const given = message.reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(options.me.id)
+        void react(message, emoji, !given)
+      }),
+    toggleReaction: (message, emoji) => {
+      const given = message.reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(options.me.id) ?? false
+      void react(message, emoji, !given)
+    },
+    remove: (message) => confirmDelete(message),
+    save: async (message, content) => {
+      const seen = list.revision(message.id)
+      try {
+        apply(await api.edit(message.roomId, message.id, content), seen)
+        return null
+      } catch (error) {
+        return error instanceof ApiError ? error.message : 'The message could not be saved.'
+      }
+    },
+    editClosed: () => composer.focus(),
+    earlier: (roomId, messageId) => {
+      if (earlier.has(messageId)) return earlier.get(messageId)
+      if (!lookingUp.has(messageId)) {
+        lookingUp.add(messageId)
+        const asked = generation
+        void api
+          .message(roomId, messageId)
+          .catch(() => null)
+          .then((found) => {
+            if (asked !== generation) return
+            earlier.set(messageId, found)
+            list.resolved(messageId)
+          })
+      }
+      return undefined
+    },
     loadOlder: async () => {
       const current = room
       const before = list.oldestId()
@@ -45,9 +96,72 @@ export function createConversation(options: ConversationOptions) {
     },
   })
   const composer = createComposer({
-    send: (content) => room && options.send(room.id, content),
+    send: (content, replyToId) => room && options.send(room.id, content, replyToId),
     typing: () => room && void api.typing(room.id).catch(() => undefined),
+    editLast: () => list.editLast(),
+    people: () => room?.participants.filter((user) => user.id !== options.me.id) ?? [],
   })
+
+  /**
+   * The answer to a change this tab asked for. It is applied only when the stream brought no
+   * newer state of the message meanwhile; either way the stream's event for it follows.
+   */
+  function apply(message: Message, seen: number): void {
+    if (room?.id === message.roomId && list.revision(message.id) === seen) list.update(message)
+  }
+
+  async function react(message: Message, emoji: string, on: boolean): Promise<void> {
+    const seen = list.revision(message.id)
+    try {
+      apply(await api.react(message.roomId, message.id, emoji, on), seen)
+    } catch (error) {
+      alert(error instanceof ApiError ? error.message : 'The reaction could not be saved.')
+    }
+  }
+
+  function confirmDelete(message: Message): void {
+    const error = errorLine()
+    const cancel = h('button', { type: 'button', class: 'button', onclick: () => close() }, 'Cancel')
+    const remove: HTMLButtonElement = h(
+      'button',
+      {
+        type: 'button',
+        class: 'button button--danger',
+        onclick: async () => {
+          remove.disabled = true
+          try {
+            await api.remove(message.roomId, message.id)
+            close()
+            if (room?.id === message.roomId) removed(message.id)
+          } catch (failure) {
+            remove.disabled = false
+            // Deleted meanwhile (another tab, the owner): what was asked for is done.
+            if (failure instanceof ApiError && failure.status === 404) return close()
+            error.textContent = failure instanceof ApiError ? failure.message : 'The message could not be deleted.'
+          }
+        },
+      },
+      'Delete',
+    )
+    const { dialog, close } = openDialog(
+      'Delete message?',
+      h('p', { class: 'dialog__text' }, 'It will be gone for everyone in this conversation. This cannot be undone.'),
+      h('blockquote', { class: 'dialog__quote' }, message.content),
+      error,
+      h('div', { class: 'dialog__actions' }, cancel, remove),
+    )
+    dialog.addEventListener('close', () => composer.focus())
+    cancel.focus()
+  }
+
+  function removed(messageId: number): void {
+    list.remove(messageId)
+    composer.dropReply(messageId)
+    if (earlier.has(messageId)) {
+      earlier.set(messageId, null)
+      list.resolved(messageId)
+    }
+  }
 
   const title = h('h2', { class: 'conversation__title', id: 'conversation-title' })
   const subtitle = h('p', { class: 'conversation__subtitle' })
@@ -57,12 +171,25 @@ export function createConversation(options: ConversationOptions) {
     { type: 'button', class: 'icon-button', 'aria-label': 'Leave room', title: 'Leave room', onclick: () => room && options.leave(room) },
     leaveIcon(),
   )
+  const level: HTMLSelectElement = h(
+    'select',
+    {
+      class: 'notify__select',
+      'aria-label': 'Notifications',
+      title: 'Notifications',
+      onchange: () => room && options.setLevel(room, level.value as NotificationLevel),
+    },
+    h('option', { value: 'all' }, 'All messages'),
+    h('option', { value: 'mentions' }, 'Mentions'),
+    h('option', { value: 'none' }, 'Nothing'),
+  )
   const header = h(
     'header',
     { class: 'conversation__header' },
     h('button', { type: 'button', class: 'icon-button conversation__back', 'aria-label': 'Back to conversations', onclick: () => options.back() }, backIcon()),
     badge,
     h('div', { class: 'conversation__heading' }, title, subtitle),
+    h('span', { class: 'notify' }, bellIcon(), level),
     leaveButton,
   )
   const typingLine = h('p', { class: 'typing', 'aria-live': 'polite' })
@@ -78,6 +205,7 @@ export function createConversation(options: ConversationOptions) {
   function renderHeader(current: Room): void {
     const label = roomTitle(current, options.me.id)
     title.textContent = label
+    level.value = current.notificationLevel
     if (current.type === 'direct') {
       const peer = directPeer(current, options.me.id)
       badge.replaceChildren(avatar(peer?.id ?? current.id, label, 'medium', peer?.online ?? false))
@@ -133,6 +261,8 @@ export function createConversation(options: ConversationOptions) {
     open(next: Room, pending: PendingMessage[]): void {
       generation += 1
       room = next
+      earlier = new Map()
+      lookingUp.clear()
       placeholder.hidden = true
       body.hidden = false
       renderHeader(next)
@@ -161,6 +291,20 @@ export function createConversation(options: ConversationOptions) {
 
     receive(message: Message): void {
       if (room?.id === message.roomId && list.add(message)) options.shown(message.roomId)
+    },
+
+    /** An edit or a change of reactions, from the stream. */
+    updated(message: Message): void {
+      if (room?.id !== message.roomId) return
+      list.update(message)
+      if (earlier.has(message.id)) {
+        earlier.set(message.id, message)
+        list.resolved(message.id)
+      }
+    },
+
+    deleted(roomId: number, messageId: number): void {
+      if (room?.id === roomId) removed(messageId)
     },
 
     /** After a stream opened without resuming: fetch what arrived before it. */

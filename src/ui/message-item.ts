@@ -1,14 +1,18 @@
 import { avatar } from './avatar.ts'
 import { h } from './dom.ts'
 import { describeMessage, formatDay, formatFull, formatTime, sameDay } from './format.ts'
+import { editIcon, moreIcon, replyIcon, smileIcon, trashIcon } from './icons.ts'
 import { linkify } from './linkify.ts'
-import type { Message } from './types.ts'
+import { openMenu, type MenuItem } from './menu.ts'
+import { renderText } from './message-text.ts'
+import type { Message, Reaction } from './types.ts'
 
 /** A message the server has not confirmed yet. */
 export interface PendingMessage {
   clientMessageId: string
   roomId: number
   content: string
+  replyToId: number | null
   createdAt: string
   state: 'sending' | 'failed'
   error: string | null
@@ -18,6 +22,22 @@ export interface ItemContext {
   meId: number
   nameOf(userId: number): string
   retry(clientMessageId: string): void
+}
+
+/** What a stored message needs to know and can do. */
+export interface MessageContext extends ItemContext {
+  usernameOf(userId: number): string | undefined
+  /** The message a reply answers: itself, null when it was deleted, undefined while unknown. */
+  quoted(message: Message): Message | null | undefined
+  canEdit(message: Message): boolean
+  canDelete(message: Message): boolean
+  reply(message: Message): void
+  pickReaction(message: Message, anchor: HTMLElement): void
+  toggleReaction(message: Message, emoji: string): void
+  edit(message: Message): void
+  remove(message: Message): void
+  /** Scrolls to a message and marks it for a moment. */
+  reveal(messageId: number): void
 }
 
 // Consecutive messages of one person within this span share one header.
@@ -41,8 +61,11 @@ function stamp(iso: string): HTMLElement {
   return h('time', { class: 'message__time', datetime: iso, title: formatFull(iso) }, formatTime(iso))
 }
 
-/** One stored message, shaped by the one before it (day divider, grouped header). */
-export function renderMessage(message: Message, previous: Message | undefined, context: ItemContext): HTMLLIElement {
+/**
+ * One stored message, shaped by the one before it (day divider, grouped header). `editor`, when
+ * given, stands in for the text: the message is being edited.
+ */
+export function renderMessage(message: Message, previous: Message | undefined, context: MessageContext, editor: HTMLElement | null = null): HTMLLIElement {
   const divider = startsSameDay(message, previous) ? null : dayDivider(message.createdAt)
   const name = context.nameOf(message.senderId)
 
@@ -55,23 +78,103 @@ export function renderMessage(message: Message, previous: Message | undefined, c
     )
   }
 
-  const grouped = continues(message, previous)
+  const grouped = continues(message, previous) && message.replyToId === null
   const own = message.senderId === context.meId
-  return h(
+  const mentionsMe = !own && message.mentions.includes(context.meId)
+  const classes = ['message']
+  if (grouped) classes.push('message--continued')
+  if (own) classes.push('message--own')
+  if (mentionsMe) classes.push('message--mention')
+  if (editor) classes.push('message--editing')
+  const item = h(
     'li',
-    {
-      class: `message${grouped ? ' message--continued' : ''}${own ? ' message--own' : ''}`,
-      'data-id': message.id,
-    },
+    { class: classes.join(' '), 'data-id': message.id },
     divider,
     grouped ? h('span', { class: 'message__gutter' }, stamp(message.createdAt)) : avatar(message.senderId, name),
     h(
       'div',
       { class: 'message__body' },
       grouped ? null : h('div', { class: 'message__meta' }, h('span', { class: 'message__author' }, name), stamp(message.createdAt)),
-      h('div', { class: 'message__text' }, ...linkify(message.content)),
+      message.replyToId === null ? null : quote(message, context),
+      editor ??
+        h(
+          'div',
+          { class: 'message__content' },
+          h('span', { class: 'message__text' }, ...renderText(message.content, mentionedNames(message, context))),
+          message.editedAt ? h('span', { class: 'message__edited', title: `Edited ${formatFull(message.editedAt)}` }, '(edited)') : null,
+        ),
+      message.reactions.length ? reactions(message, context) : null,
     ),
+    editor ? null : actions(message, context),
   )
+  // A tap on a touch screen has no hover: it shows the message's actions instead.
+  item.addEventListener('click', (event) => {
+    if ((event.target as Element).closest('button, a, textarea, input')) return
+    if (matchMedia('(hover: none)').matches) item.classList.toggle('message--selected')
+  })
+  return item
+}
+
+/** Lower-case usernames of the people the message mentions -> whether it is the reader. */
+function mentionedNames(message: Message, context: MessageContext): Map<string, boolean> {
+  const names = new Map<string, boolean>()
+  for (const userId of message.mentions) {
+    const username = context.usernameOf(userId)
+    if (username) names.set(username.toLowerCase(), userId === context.meId)
+  }
+  return names
+}
+
+function quote(message: Message, context: MessageContext): HTMLElement {
+  const original = context.quoted(message)
+  if (original === null) return h('div', { class: 'quote quote--gone' }, 'Replying to a deleted message')
+  if (original === undefined) return h('div', { class: 'quote quote--loading', 'aria-busy': 'true' }, 'Replying to an earlier message…')
+  const author = context.nameOf(original.senderId)
+  return h(
+    'button',
+    { type: 'button', class: 'quote', title: 'Show the original message', onclick: () => context.reveal(original.id) },
+    h('span', { class: 'quote__author' }, author),
+    h('span', { class: 'quote__text' }, original.content),
+  )
+}
+
+function reactions(message: Message, context: MessageContext): HTMLElement {
+  return h('div', { class: 'reactions' }, ...message.reactions.map((reaction) => chip(message, reaction, context)))
+}
+
+function chip(message: Message, reaction: Reaction, context: MessageContext): HTMLElement {
+  const mine = reaction.userIds.includes(context.meId)
+  const names = reaction.userIds.map((userId) => (userId === context.meId ? 'You' : context.nameOf(userId)))
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: `reaction${mine ? ' reaction--mine' : ''}`,
+      'aria-pressed': String(mine),
+      title: `${names.join(', ')} reacted with ${reaction.emoji}`,
+      onclick: () => context.toggleReaction(message, reaction.emoji),
+    },
+    h('span', { class: 'reaction__emoji' }, reaction.emoji),
+    h('span', { class: 'reaction__count' }, String(reaction.count)),
+  )
+}
+
+/** The hover (or focus, or tap) toolbar: react, reply, and the menu with the rest. */
+function actions(message: Message, context: MessageContext): HTMLElement {
+  const tool = (label: string, icon: SVGSVGElement, onclick: (event: MouseEvent) => void, popup = false) =>
+    h('button', { type: 'button', class: 'message__action', 'aria-label': label, title: label, 'aria-haspopup': popup ? 'true' : null, onclick }, icon)
+  const react = tool('Add reaction', smileIcon(), (event) => context.pickReaction(message, event.currentTarget as HTMLElement), true)
+  const more: HTMLButtonElement = tool('Message actions', moreIcon(), () => {
+    const items: MenuItem[] = [
+      { label: 'Reply', icon: replyIcon, run: () => context.reply(message) },
+      { label: 'Add reaction', icon: smileIcon, run: () => context.pickReaction(message, react) },
+    ]
+    if (context.canEdit(message)) items.push({ label: 'Edit message', icon: editIcon, run: () => context.edit(message) })
+    if (context.canDelete(message)) items.push({ label: 'Delete message', icon: trashIcon, danger: true, run: () => context.remove(message) })
+    openMenu(more, 'Message actions', items)
+  }, true)
+  more.setAttribute('aria-haspopup', 'menu')
+  return h('div', { class: 'message__actions' }, react, tool('Reply', replyIcon(), () => context.reply(message)), more)
 }
 
 /** A message on its way: dimmed while sending; when it failed, the reason and a retry button. */

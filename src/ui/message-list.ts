@@ -1,25 +1,45 @@
 import { clear, h } from './dom.ts'
-import { renderMessage, renderPending, type ItemContext, type PendingMessage } from './message-item.ts'
+import { renderMessage, renderPending, type MessageContext, type PendingMessage } from './message-item.ts'
 import type { Message } from './types.ts'
 
-export interface MessageListOptions extends ItemContext {
+export interface MessageListOptions extends Omit<MessageContext, 'quoted' | 'edit' | 'reveal'> {
   /** Asked for when the reader nears the top and older messages exist. */
   loadOlder(): Promise<void>
+  /**
+   * A reply's original that is older than the loaded history: the message, null when it is
+   * gone, undefined while it is being looked up (then `resolved` is called).
+   */
+  earlier(roomId: number, messageId: number): Message | null | undefined
+  /** Saves an edit; resolves with why it failed, or null once saved. */
+  save(message: Message, content: string): Promise<string | null>
+  /** The editor closed (saved or cancelled): the focus goes back to the message box. */
+  editClosed(): void
 }
 
 // How close to an edge counts as "at" it, in pixels.
 const NEAR_TOP = 400
 const NEAR_BOTTOM = 120
+const FLASH_MS = 1_600
 
 interface Item {
   message: Message
   element: HTMLLIElement
 }
 
+interface Editor {
+  id: number
+  element: HTMLElement
+  input: HTMLTextAreaElement
+}
+
 /**
  * The scrolling history of one room: stored messages in ascending id order, each id once,
  * whatever order the history pages, the live stream and the send answers bring them in;
  * unconfirmed messages of this tab below them.
+ *
+ * This list is the one place the open room's messages live. A change to one message (an edit,
+ * a reaction, a deletion) replaces that message's element alone, and the view stays where the
+ * reader had it: the first message in sight keeps its place on screen.
  */
 export function createMessageList(options: MessageListOptions) {
   const start = h('div', { class: 'messages__start' })
@@ -34,9 +54,26 @@ export function createMessageList(options: MessageListOptions) {
   const element = h('div', { class: 'messages-pane' }, scroller, jump)
 
   let items: Item[] = []
-  let ids = new Set<number>()
+  let byId = new Map<number, Item>()
+  // Bumped on every change of a message, so an answer that raced a newer change is not applied.
+  let revisions = new Map<number, number>()
   let hasOlder = false
-  let loadingOlder = false
+  let olderLoad: Promise<void> | null = null
+  let editor: Editor | null = null
+
+  const context: MessageContext = {
+    ...options,
+    quoted: (message) => {
+      const id = message.replyToId!
+      const original = byId.get(id)
+      if (original) return original.message
+      // Inside the loaded stretch of history and not in it: deleted.
+      if (items.length && id > items[0]!.message.id) return null
+      return options.earlier(message.roomId, id)
+    },
+    edit: (message) => void startEditing(message.id),
+    reveal: (messageId) => void reveal(messageId),
+  }
 
   scroller.addEventListener('scroll', () => {
     if (isNearBottom()) jump.hidden = true
@@ -57,16 +94,19 @@ export function createMessageList(options: MessageListOptions) {
     start.dataset.state = state
   }
 
+  /** One load of older messages at a time, whoever asks (the scroll, a jump to a reply). */
+  function loadOlder(): Promise<void> {
+    if (!olderLoad) {
+      setStart('Loading older messages…', 'loading')
+      olderLoad = options.loadOlder().finally(() => (olderLoad = null))
+    }
+    return olderLoad
+  }
+
   async function maybeLoadOlder(): Promise<void> {
     // A hidden list (the phone layout shows one pane) reads as scrolled to the top: skip it.
-    if (!hasOlder || loadingOlder || scroller.clientHeight === 0 || scroller.scrollTop > NEAR_TOP) return
-    loadingOlder = true
-    setStart('Loading older messages…', 'loading')
-    try {
-      await options.loadOlder()
-    } finally {
-      loadingOlder = false
-    }
+    if (!hasOlder || olderLoad || scroller.clientHeight === 0 || scroller.scrollTop > NEAR_TOP) return
+    await loadOlder()
     // A short page may leave the top still in view: keep going until it is filled.
     if (hasOlder && scroller.scrollTop <= NEAR_TOP) queueMicrotask(() => void maybeLoadOlder())
   }
@@ -78,23 +118,109 @@ export function createMessageList(options: MessageListOptions) {
     return index
   }
 
+  function render(index: number): HTMLLIElement {
+    const item = items[index]!
+    const editing = editor?.id === item.message.id ? editor.element : null
+    return renderMessage(item.message, items[index - 1]?.message, context, editing)
+  }
+
+  /** Draws the message at `index` again, in place. */
   function rerender(index: number): void {
     const item = items[index]
     if (!item) return
-    const element = renderMessage(item.message, items[index - 1]?.message, options)
+    const typing = editor?.id === item.message.id && editor.element.contains(document.activeElement)
+    const element = render(index)
     item.element.replaceWith(element)
     item.element = element
+    if (typing) editor!.input.focus({ preventScroll: true })
+  }
+
+  function rerenderRepliesTo(id: number): void {
+    items.forEach((item, index) => {
+      if (item.message.replyToId === id) rerender(index)
+    })
+  }
+
+  /**
+   * Runs a change without moving what the reader sees: at the bottom the view follows the
+   * newest message; otherwise the first message in sight stays where it was on screen.
+   */
+  function keepingView(change: () => void): void {
+    if (isNearBottom()) {
+      change()
+      scrollToBottom()
+      return
+    }
+    const top = scroller.getBoundingClientRect().top
+    const anchor = items.find((item) => item.element.getBoundingClientRect().bottom > top)
+    const before = anchor?.element.getBoundingClientRect().top
+    change()
+    if (!anchor || before === undefined) return
+    const now = items.find((item) => item.message.id >= anchor.message.id)
+    if (now) scroller.scrollTop += now.element.getBoundingClientRect().top - before
+  }
+
+  function bump(id: number): void {
+    revisions.set(id, (revisions.get(id) ?? 0) + 1)
   }
 
   function insert(message: Message): boolean {
-    if (ids.has(message.id)) return false
-    ids.add(message.id)
+    if (byId.has(message.id)) return false
     const index = positionOf(message.id)
-    const element = renderMessage(message, items[index - 1]?.message, options)
-    const next = items[index]
-    list.insertBefore(element, next ? next.element : null)
-    items.splice(index, 0, { message, element })
+    const item: Item = { message, element: document.createElement('li') }
+    items.splice(index, 0, item)
+    byId.set(message.id, item)
+    bump(message.id)
+    item.element = render(index)
+    const next = items[index + 1]
+    list.insertBefore(item.element, next ? next.element : null)
     rerender(index + 1)
+    rerenderRepliesTo(message.id)
+    return true
+  }
+
+  /** Replaces a shown message by its newer state; false when it is not shown. */
+  function replace(message: Message): boolean {
+    const item = byId.get(message.id)
+    if (!item) return false
+    bump(message.id)
+    item.message = message
+    keepingView(() => {
+      rerender(items.indexOf(item))
+      rerenderRepliesTo(message.id)
+    })
+    return true
+  }
+
+  function remove(id: number): void {
+    const item = byId.get(id)
+    if (!item) return
+    if (editor?.id === id) editor = null
+    bump(id)
+    keepingView(() => {
+      const index = items.indexOf(item)
+      items.splice(index, 1)
+      byId.delete(id)
+      item.element.remove()
+      rerender(index)
+      rerenderRepliesTo(id)
+    })
+  }
+
+  /**
+   * Adds a message (live or caught up); true when it is new here. One already shown is
+   * replaced instead: a replayed message carries its state at replay time.
+   */
+  function add(message: Message): boolean {
+    if (byId.has(message.id)) {
+      replace(message)
+      return false
+    }
+    const follow = isNearBottom() || message.senderId === options.meId
+    insert(message)
+    if (follow) scrollToBottom()
+    else if (message.id === items[items.length - 1]!.message.id) jump.hidden = false
+    if (hasOlder === false && start.dataset.state === 'start') markOlder(false)
     return true
   }
 
@@ -104,13 +230,90 @@ export function createMessageList(options: MessageListOptions) {
     else setStart(items.length ? 'This is the beginning of the conversation.' : 'No messages yet. Say hello!', 'start')
   }
 
+  function startEditing(id: number): boolean {
+    const item = byId.get(id)
+    if (!item || !options.canEdit(item.message)) return false
+    if (editor) stopEditing()
+    const input = h('textarea', { class: 'editor__input', 'aria-label': 'Edit your message', rows: 1, enterkeyhint: 'done' })
+    input.value = item.message.content
+    const error = h('p', { class: 'editor__error', role: 'alert' })
+    const save = async () => {
+      const current = byId.get(id)
+      const content = input.value.trim()
+      if (!current) return
+      if (content === current.message.content) return stopEditing()
+      if (!content) {
+        error.textContent = 'A message cannot be empty. Delete it instead.'
+        return
+      }
+      input.disabled = true
+      const failure = await options.save(current.message, content)
+      input.disabled = false
+      if (failure === null) return stopEditing()
+      error.textContent = failure
+      input.focus()
+    }
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault()
+        void save()
+      } else if (event.key === 'Escape') {
+        event.preventDefault()
+        stopEditing()
+      }
+    })
+    const element = h(
+      'div',
+      { class: 'editor' },
+      input,
+      h(
+        'div',
+        { class: 'editor__bar' },
+        h('span', { class: 'editor__hint' }, 'Enter to save · Escape to cancel'),
+        h('button', { type: 'button', class: 'button button--small', onclick: () => stopEditing() }, 'Cancel'),
+        h('button', { type: 'button', class: 'button button--small button--primary', onclick: () => void save() }, 'Save'),
+      ),
+      error,
+    )
+    editor = { id, element, input }
+    keepingView(() => rerender(items.indexOf(item)))
+    input.focus()
+    input.setSelectionRange(input.value.length, input.value.length)
+    return true
+  }
+
+  function stopEditing(): void {
+    const closing = editor
+    if (!closing) return
+    editor = null
+    const item = byId.get(closing.id)
+    if (item) keepingView(() => rerender(items.indexOf(item)))
+    options.editClosed()
+  }
+
+  async function reveal(id: number): Promise<void> {
+    // Older than what is loaded: page back until it is (or the beginning is reached).
+    while (!byId.has(id) && hasOlder && items.length && items[0]!.message.id > id) await loadOlder()
+    const item = byId.get(id)
+    if (!item) return
+    const { element } = item
+    element.tabIndex = -1
+    const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches
+    element.scrollIntoView({ block: 'center', behavior: smooth ? 'smooth' : 'instant' })
+    element.focus({ preventScroll: true })
+    element.classList.add('message--flash')
+    setTimeout(() => element.classList.remove('message--flash'), FLASH_MS)
+  }
+
   return {
     element,
 
     /** Empties the list for another room. */
     reset(): void {
       items = []
-      ids = new Set()
+      byId = new Map()
+      revisions = new Map()
+      editor = null
       hasOlder = false
       clear(list)
       clear(pendingList)
@@ -120,7 +323,7 @@ export function createMessageList(options: MessageListOptions) {
 
     /** The newest page: shown scrolled to the bottom. Messages already added live are kept. */
     showLatest(messages: Message[], more: boolean): void {
-      for (const message of messages) insert(message)
+      for (const message of messages) if (!insert(message)) replace(message)
       markOlder(more)
       scrollToBottom()
       void maybeLoadOlder()
@@ -138,15 +341,33 @@ export function createMessageList(options: MessageListOptions) {
       setStart(text, 'start')
     },
 
-    /** Adds a message (live or caught up); false when it is already shown. */
-    add(message: Message): boolean {
-      const follow = isNearBottom() || message.senderId === options.meId
-      const added = insert(message)
-      if (!added) return false
-      if (follow) scrollToBottom()
-      else if (message.id === items[items.length - 1]!.message.id) jump.hidden = false
-      if (hasOlder === false && start.dataset.state === 'start') markOlder(false)
-      return true
+    add,
+
+    /**
+     * An edit or a change of reactions. A message within the loaded stretch that is missing
+     * (its `message` event was left out of a replay) is added.
+     */
+    update(message: Message): void {
+      if (replace(message)) return
+      if (items.length && message.id > items[0]!.message.id) add(message)
+    },
+
+    remove,
+
+    /** How many times a message changed here: compare before and after a request about it. */
+    revision: (id: number): number => revisions.get(id) ?? 0,
+
+    /** Edits the reader's newest message they may edit; false when there is none. */
+    editLast(): boolean {
+      for (let index = items.length - 1; index >= 0; index -= 1) {
+        if (options.canEdit(items[index]!.message)) return startEditing(items[index]!.message.id)
+      }
+      return false
+    },
+
+    /** A reply's original became known (looked up): its replies show it. */
+    resolved(id: number): void {
+      rerenderRepliesTo(id)
     },
 
     showPending(pending: PendingMessage[]): void {

@@ -22,7 +22,7 @@ export function createOutbox(events: OutboxEvents) {
     entry.error = null
     events.changed(entry.roomId)
     try {
-      const message = await api.send(entry.roomId, entry.content, entry.clientMessageId)
+      const message = await api.send(entry.roomId, entry.content, entry.clientMessageId, entry.replyToId)
       events.confirmed(message)
       forget(entry.clientMessageId)
     } catch (error) {
@@ -42,11 +42,12 @@ export function createOutbox(events: OutboxEvents) {
   }
 
   return {
-    send(roomId: number, content: string): void {
+    send(roomId: number, content: string, replyToId: number | null): void {
       const entry: PendingMessage = {
         clientMessageId: crypto.randomUUID(),
         roomId,
         content,
+        replyToId,
         createdAt: new Date().toISOString(),
         state: 'sending',
         error: null,

@@ -1,7 +1,7 @@
 import { avatar } from './avatar.ts'
 import { h } from './dom.ts'
 import { describeMessage, directPeer, formatStamp, roomTitle } from './format.ts'
-import { compassIcon, hashIcon, lockIcon, logoutIcon, messageIcon, plusIcon } from './icons.ts'
+import { bellIcon, compassIcon, hashIcon, lockIcon, logoutIcon, messageIcon, plusIcon } from './icons.ts'
 import type { Message, Room, User } from './types.ts'
 
 export interface SidebarOptions {
@@ -12,6 +12,9 @@ export interface SidebarOptions {
   newDirect(): void
   newRoom(): void
   browse(): void
+  /** Asks the browser for desktop notifications; offered while that question is open. */
+  askNotifications(): void
+  canAskNotifications(): boolean
   signOut(): void
 }
 
@@ -27,6 +30,8 @@ export function createSidebar(options: SidebarOptions) {
   const action = (label: string, icon: SVGSVGElement, onclick: () => void) =>
     h('button', { type: 'button', class: 'sidebar__action', onclick }, icon, h('span', {}, label))
 
+  const askNotifications = action('Turn on desktop notifications', bellIcon(), options.askNotifications)
+  askNotifications.classList.add('sidebar__action--hint')
   const rooms = h('ul', { class: 'room-list', role: 'list' })
   const empty = h('p', { class: 'room-list__empty' }, 'No conversations yet. Start one with a person, or create a room.')
   const element = h(
@@ -45,6 +50,7 @@ export function createSidebar(options: SidebarOptions) {
       action('New message', messageIcon(), options.newDirect),
       action('New room', plusIcon(), options.newRoom),
       action('Browse rooms', compassIcon(), options.browse),
+      askNotifications,
     ),
     h('nav', { class: 'sidebar__rooms', 'aria-label': 'Your rooms' }, rooms, empty),
   )
@@ -55,6 +61,7 @@ export function createSidebar(options: SidebarOptions) {
     const last = room.lastMessage
     const preview = typing || (last ? previewOf(room, last) : 'No messages yet')
     const unread = room.unreadCount > 0
+    const mentions = room.mentionCount
     const peer = room.type === 'direct' ? directPeer(room, me.id) : undefined
     const icon =
       room.type === 'direct'
@@ -84,14 +91,26 @@ export function createSidebar(options: SidebarOptions) {
           'span',
           { class: 'room__aside' },
           last ? h('time', { class: 'room__stamp', datetime: last.createdAt }, formatStamp(last.createdAt)) : null,
-          unread
-            ? h(
-                'span',
-                { class: 'badge' },
-                room.unreadCount > 99 ? '99+' : String(room.unreadCount),
-                h('span', { class: 'visually-hidden' }, ' unread'),
-              )
-            : null,
+          h(
+            'span',
+            { class: 'room__badges' },
+            mentions > 0
+              ? h(
+                  'span',
+                  { class: 'badge badge--mention' },
+                  `@${mentions > 99 ? '99+' : mentions}`,
+                  h('span', { class: 'visually-hidden' }, mentions === 1 ? ' mention' : ' mentions'),
+                )
+              : null,
+            unread
+              ? h(
+                  'span',
+                  { class: 'badge' },
+                  room.unreadCount > 99 ? '99+' : String(room.unreadCount),
+                  h('span', { class: 'visually-hidden' }, ' unread'),
+                )
+              : null,
+          ),
         ),
       ),
     )
@@ -111,6 +130,7 @@ export function createSidebar(options: SidebarOptions) {
       const focused = (document.activeElement as HTMLElement | null)?.dataset?.roomId
       rooms.replaceChildren(...[...list].sort(byActivity).map((room) => roomItem(room, room.id === activeRoomId)))
       empty.hidden = list.length > 0
+      askNotifications.hidden = !options.canAskNotifications()
       if (focused) rooms.querySelector<HTMLElement>(`[data-room-id="${focused}"]`)?.focus()
     },
   }

@@ -1,10 +1,13 @@
-import type { Message, ReadEvent, RoomChangeEvent, TypingEvent } from './types.ts'
+import type { Message, MessageDeletedEvent, ReadEvent, RoomChangeEvent, TypingEvent } from './types.ts'
 
 export type RoomChange = 'room-created' | 'room-updated' | 'room-deleted'
 export type StreamStatus = 'connecting' | 'open' | 'reconnecting'
 
 export interface StreamHandlers {
   message(message: Message): void
+  /** An edit or a change of reactions: the message as it is now. */
+  messageUpdated(message: Message): void
+  messageDeleted(event: MessageDeletedEvent): void
   typing(event: TypingEvent): void
   read(event: ReadEvent): void
   roomChange(change: RoomChange, event: RoomChangeEvent): void
@@ -25,30 +28,41 @@ const MAX_BACKOFF_MS = 10_000
 /**
  * The one `/api/chat/stream` connection of this tab, resuming after `resumeAfter` (the newest
  * message id the page has loaded) so nothing posted since falls between the page and the stream.
+ * Messages, edits, deletions and reaction changes share one numbered sequence, so resuming after
+ * the last event id seen replays the changes missed as well as the messages.
  *
  * EventSource reconnects by itself after a dropped connection and sends `Last-Event-ID`.
  * It gives up for good (readyState CLOSED) when a reconnect gets an HTTP error, which happens
  * while a server restarts behind a proxy; then a new EventSource is opened after a backoff,
- * resuming with `?lastEventId=` (a new EventSource cannot be given the header). Messages that
- * arrive twice across these resumes are dropped by id downstream.
+ * resuming with `?lastEventId=` (a new EventSource cannot be given the header). A message that
+ * arrives twice across these resumes replaces itself by id downstream.
  */
 export function openStream(handlers: StreamHandlers, resumeAfter: number | null): { close(): void } {
   let source: EventSource | null = null
-  let lastMessageId = resumeAfter
+  let lastEventId = resumeAfter
   let failures = 0
   let retryTimer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
 
   const parse = <T>(event: Event): T | null => {
+    const { data, lastEventId: id } = event as MessageEvent<string>
+    // Events without an id (typing, room changes) leave lastEventId as it was.
+    const number = Number(id)
+    if (id && number > (lastEventId ?? 0)) lastEventId = number
     try {
-      return JSON.parse((event as MessageEvent<string>).data) as T
+      return JSON.parse(data) as T
     } catch {
       return null
     }
   }
+  const on = <T>(source: EventSource, type: string, handle: (data: T) => void) =>
+    source.addEventListener(type, (event) => {
+      const data = parse<T>(event)
+      if (data) handle(data)
+    })
 
   function connect(): void {
-    const url = lastMessageId === null ? '/api/chat/stream' : `/api/chat/stream?lastEventId=${lastMessageId}`
+    const url = lastEventId === null ? '/api/chat/stream' : `/api/chat/stream?lastEventId=${lastEventId}`
     const current = new EventSource(url)
     source = current
     handlers.status(failures === 0 ? 'connecting' : 'reconnecting')
@@ -56,28 +70,14 @@ export function openStream(handlers: StreamHandlers, resumeAfter: number | null)
     current.onopen = () => {
       failures = 0
       handlers.status('open')
-      handlers.opened(lastMessageId !== null)
+      handlers.opened(lastEventId !== null)
     }
-    current.onmessage = (event) => {
-      const message = parse<Message>(event)
-      if (!message) return
-      if (lastMessageId === null || message.id > lastMessageId) lastMessageId = message.id
-      handlers.message(message)
-    }
-    current.addEventListener('typing', (event) => {
-      const typing = parse<TypingEvent>(event)
-      if (typing) handlers.typing(typing)
-    })
-    current.addEventListener('read', (event) => {
-      const read = parse<ReadEvent>(event)
-      if (read) handlers.read(read)
-    })
-    for (const change of ROOM_CHANGES) {
-      current.addEventListener(change, (event) => {
-        const data = parse<RoomChangeEvent>(event)
-        if (data) handlers.roomChange(change, data)
-      })
-    }
+    on<Message>(current, 'message', handlers.message)
+    on<Message>(current, 'message-updated', handlers.messageUpdated)
+    on<MessageDeletedEvent>(current, 'message-deleted', handlers.messageDeleted)
+    on<TypingEvent>(current, 'typing', handlers.typing)
+    on<ReadEvent>(current, 'read', handlers.read)
+    for (const change of ROOM_CHANGES) on<RoomChangeEvent>(current, change, (data) => handlers.roomChange(change, data))
     current.onerror = () => {
       if (stopped || source !== current) return
       handlers.status('reconnecting')

@@ -6,9 +6,17 @@ export interface User {
   displayName: string
   createdAt: string
   online: boolean
+  role?: 'admin' | 'member' | 'bot'
 }
 
 export type MessageType = 'MESSAGE' | 'JOIN' | 'LEAVE'
+
+export interface Reaction {
+  emoji: string
+  count: number
+  /** Ascending. */
+  userIds: number[]
+}
 
 export interface Message {
   id: number
@@ -18,7 +26,15 @@ export interface Message {
   messageType: MessageType
   createdAt: string
   clientMessageId: string | null
+  editedAt: string | null
+  replyToId: number | null
+  /** Ids of the room's participants named as `@username`, ascending. */
+  mentions: number[]
+  /** In the order each emoji was first used. */
+  reactions: Reaction[]
 }
+
+export type NotificationLevel = 'all' | 'mentions' | 'none'
 
 export interface Room {
   id: number
@@ -30,6 +46,9 @@ export interface Room {
   participants: User[]
   lastMessage: Message | null
   unreadCount: number
+  /** Unread messages that mention the caller. */
+  mentionCount: number
+  notificationLevel: NotificationLevel
 }
 
 export interface TypingEvent {
@@ -45,4 +64,9 @@ export interface ReadEvent {
 
 export interface RoomChangeEvent {
   roomId: number
+}
+
+export interface MessageDeletedEvent {
+  roomId: number
+  messageId: number
 }
