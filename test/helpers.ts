@@ -6,20 +6,29 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
-import { defaultConfig, type Config } from '../src/config'
+import { defaultConfig, SETTINGS, type Config } from '../src/config'
 import { createDeps, type Deps } from '../src/deps'
 import { createLogger } from '../src/log'
+import { SERVER_BINARY, spawnServer } from './support/server-process'
 
 export interface TestServer {
   url: string
-  deps: Deps
+  /**
+   * The server's insides, present only in-process: a test that reads them does not run against
+   * the binary (CHAT_SERVER_BIN), so ask over HTTP (/metrics, the API) whenever you can.
+   */
+  deps?: Deps
   config: Config
   stop(): Promise<void>
 }
 
 export const tempDir = () => mkdtempSync(join(tmpdir(), 'chat-test-'))
 
-/** Starts the app in this process; rate limits are off unless a test turns them on. */
+/**
+ * Starts a server on a free port with a new database; rate limits are off unless a test turns
+ * them on. In-process by default; with CHAT_SERVER_BIN set, that compiled binary as a child
+ * process, configured with the same settings through their environment variables.
+ */
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const config: Config = {
     ...defaultConfig(),
@@ -31,6 +40,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
     logLevel: 'error',
     ...overrides,
   }
+  if (SERVER_BINARY) return startBinary(config)
   const deps = await createDeps(config, createLogger(config.logLevel))
   const app = createApp(deps).listen({ port: 0, hostname: '127.0.0.1', reusePort: false, idleTimeout: 30 })
   return {
@@ -41,6 +51,23 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
       deps.streams.endAll()
       await app.stop(true)
       await deps.close()
+    },
+  }
+}
+
+/**
+ * Every setting goes to the child, unset ones as empty (which reads as the default), so nothing
+ * in this process's environment changes the configuration a test asked for.
+ */
+async function startBinary(config: Config): Promise<TestServer> {
+  const env = Object.fromEntries(SETTINGS.map((s) => [s.env, config[s.key] === undefined ? '' : String(config[s.key])]))
+  const child = await spawnServer({ port: config.port, dbPath: config.databasePath, env })
+  return {
+    url: child.url,
+    config: { ...config, port: child.port },
+    async stop() {
+      const code = await child.stop('SIGTERM')
+      if (code !== 0) throw new Error(`the server exited with code ${code} on SIGTERM`)
     },
   }
 }

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { join, resolve } from 'node:path'
 import { call, createRoom, newUser, openStream, post, tempDir } from './helpers'
-import { spawnServer } from './support/server-process'
+import { serverCommand, spawnServer } from './support/server-process'
 
 const ROOT = resolve(import.meta.dir, '..')
 
 /** Runs the server to completion (for start-up failures and --help). */
 async function runOnce(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts', ...args], {
+  const proc = Bun.spawn([...serverCommand(), ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', DATABASE_PATH: join(tempDir(), 'chat.db'), ...env },
     stdout: 'pipe',

@@ -1,6 +1,8 @@
 /**
  * The server as a child process, the way it runs in production: for tests that restart it,
  * kill it, or drive it from a browser. Each server gets its own port and database file.
+ * With CHAT_SERVER_BIN set, the child is that compiled binary instead of `bun run src/main.ts`,
+ * so the same tests check the artifact that ships.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -29,20 +31,19 @@ export interface SpawnOptions {
   env?: Record<string, string>
 }
 
-/** A port nobody listens on right now: the OS picks one, and it is released at once. */
-export function freePort(): number {
-  const probe = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
-  const { port } = probe
-  probe.stop(true)
-  return port
-}
+/** The compiled binary the tests run against, when set; undefined: the source. */
+export const SERVER_BINARY = process.env.CHAT_SERVER_BIN ? resolve(process.env.CHAT_SERVER_BIN) : undefined
+
+/** The command that runs the server: the binary under test, or the source. */
+export const serverCommand = () => (SERVER_BINARY ? [SERVER_BINARY] : [process.execPath, 'run', 'src/main.ts'])
 
 export async function spawnServer(options: SpawnOptions = {}): Promise<ServerProcess> {
-  const port = options.port ?? freePort()
+  // Without a port the first start takes any free one (PORT=0) and reads it from the banner,
+  // so two test runs on one machine never race for a probed port; restarts keep that port.
+  let port = options.port ?? 0
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), 'chat-server-')), 'chat.db')
   const env = {
     ...process.env,
-    PORT: String(port),
     HOST: '127.0.0.1',
     DATABASE_PATH: dbPath,
     LOG_LEVEL: 'warn',
@@ -52,16 +53,17 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   }
 
   const start = async () => {
-    const proc = Bun.spawn([process.execPath, 'run', 'src/main.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
-    await waitForListening(proc)
+    const proc = Bun.spawn(serverCommand(), { cwd: ROOT, env: { ...env, PORT: String(port) }, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' })
+    port = await waitForListening(proc)
     return proc
   }
 
+  const proc = await start()
   const server: ServerProcess = {
     url: `http://127.0.0.1:${port}`,
     port,
     dbPath,
-    proc: await start(),
+    proc,
     async stop(signal = 'SIGTERM') {
       const { proc } = server
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
@@ -79,21 +81,29 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   return server
 }
 
+/** main.ts's start-up line; the space after the port proves the number was read whole. */
+const BANNER = /listening on http:\/\/\S+:(\d+) /
+
 /**
- * Resolves once the server prints its "listening" line; fails with its output if it exits or
- * stays silent past the deadline. Both pipes keep being drained afterwards, so a chatty server
- * never blocks on a full pipe.
+ * Resolves with the port once the server prints its "listening" line; fails with its output if
+ * it exits or stays silent past the deadline. Both pipes keep being drained afterwards, so a
+ * chatty server never blocks on a full pipe.
  */
-async function waitForListening(proc: Subprocess<'ignore', 'pipe', 'pipe'>): Promise<void> {
+async function waitForListening(proc: Subprocess<'ignore', 'pipe', 'pipe'>): Promise<number> {
   let output = ''
-  let announce: () => void = () => {}
-  const listening = new Promise<void>((resolve) => (announce = resolve))
+  let announced = false
+  let announce: (port: number) => void = () => {}
+  const listening = new Promise<number>((resolve) => (announce = resolve))
 
   const drain = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder()
     for await (const chunk of stream) {
       output += decoder.decode(chunk, { stream: true })
-      if (/listening/i.test(output)) announce()
+      const banner = announced ? null : BANNER.exec(output)
+      if (banner) {
+        announced = true
+        announce(Number(banner[1]))
+      }
       // Keep only the tail: enough to explain a failure, bounded in a long run.
       if (output.length > 20_000) output = output.slice(-10_000)
     }
@@ -104,7 +114,7 @@ async function waitForListening(proc: Subprocess<'ignore', 'pipe', 'pipe'>): Pro
   const exited = proc.exited.then((code) => {
     throw new Error(`the server exited (code ${code}) before listening:\n${output}`)
   })
-  await within(Promise.race([listening, exited]), START_DEADLINE_MS, `the server did not start within ${START_DEADLINE_MS} ms`).catch((error) => {
+  return await within(Promise.race([listening, exited]), START_DEADLINE_MS, `the server did not start within ${START_DEADLINE_MS} ms`).catch((error) => {
     proc.kill('SIGKILL')
     throw new Error(`${(error as Error).message}\n${output}`)
   })
