@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { connect, type Socket } from 'node:net'
+import { AppError } from '../src/errors'
+import { createHashGate, defaultHashGateOptions } from '../src/modules/auth/hash-gate'
 import { call, createRoom, eventually, newUser, openStream, post, SseStream, startServer, type TestServer, type TestUser } from './helpers'
 
 /** Everything a test opened, closed after it whatever happened. */
@@ -240,5 +242,93 @@ describe('RATE_LIMIT_AUTH_PER_MINUTE', () => {
     for (const server of [byDefault, off]) for (let i = 0; i < 60; i++) expect((await register(server, {}, 'x')).status).toBe(400)
     expect((await register(byDefault, {}, 'x')).status).toBe(429)
     expect((await register(off, {}, 'x')).status).toBe(400)
+  })
+})
+
+describe('the password hash gate', () => {
+  const PASSWORD_HASH = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 } as const
+
+  it('runs at most its bound at once, the rest in order, and every verify answers right', async () => {
+    const gate = createHashGate({ concurrency: 2, maxWaiting: 50 })
+    const hash = await Bun.password.hash('the right one', PASSWORD_HASH)
+    let running = 0
+    let most = 0
+    const started: number[] = []
+    const results = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        gate.run(async () => {
+          started.push(i)
+          most = Math.max(most, ++running)
+          try {
+            return await Bun.password.verify(i % 3 === 0 ? 'the right one' : `wrong ${i}`, hash)
+          } finally {
+            running--
+          }
+        }),
+      ),
+    )
+    expect(most).toBe(2)
+    expect(started).toEqual(Array.from({ length: 16 }, (_, i) => i))
+    expect(results).toEqual(Array.from({ length: 16 }, (_, i) => i % 3 === 0))
+  }, 30_000)
+
+  it('refuses at once with 503 and Retry-After past its queue, then serves the queue and new work', async () => {
+    const gate = createHashGate({ concurrency: 1, maxWaiting: 3 })
+    let release!: () => void
+    const holding = gate.run(() => new Promise<void>((done) => (release = done)))
+    const queued = [1, 2, 3].map((n) => gate.run(async () => n))
+    const refused = await gate.run(async () => 0).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(AppError)
+    expect(refused).toMatchObject({ code: 'unavailable', status: 503 })
+    expect((refused as AppError).retryAfter).toBeGreaterThanOrEqual(1)
+    release()
+    await holding
+    expect(await Promise.all(queued)).toEqual([1, 2, 3])
+    expect(await gate.run(async () => 'again')).toBe('again')
+  })
+
+  it('gives the turn of a failed task to the next', async () => {
+    const gate = createHashGate({ concurrency: 1, maxWaiting: 1 })
+    const failing = gate.run(async () => {
+      throw new Error('broken hash')
+    })
+    const next = gate.run(async () => 'next')
+    await expect(failing).rejects.toThrow('broken hash')
+    expect(await next).toBe('next')
+  })
+
+  describe('behind sign-in and registration', () => {
+    let server: TestServer
+    beforeAll(async () => (server = await startServer()))
+    afterAll(() => server.stop())
+
+    it('answers every one of many concurrent logins right while they queue', async () => {
+      const users = await Promise.all(Array.from({ length: 4 }, () => newUser(server.url, 'gate')))
+      const attempts = users.flatMap((user) => [
+        { username: user.username, password: 'password-123', expect: 200 },
+        ...Array.from({ length: 5 }, (_, i) => ({ username: user.username, password: `wrong-${i}-xx`, expect: 401 })),
+        { username: `${user.username}_nobody`, password: 'password-123', expect: 401 },
+      ])
+      const replies = await Promise.all(attempts.map((a) => call(server.url, '/api/auth/login', { body: { username: a.username, password: a.password } })))
+      expect(replies.map((r) => r.status)).toEqual(attempts.map((a) => a.expect))
+    }, 30_000)
+
+    it('answers a flood past the queue with 503 and Retry-After in the error shape, and keeps serving', async () => {
+      const { concurrency, maxWaiting } = defaultHashGateOptions()
+      const flood = 2 * (concurrency + maxWaiting)
+      const replies = await Promise.all(
+        Array.from({ length: flood }, (_, i) => call(server.url, '/api/auth/login', { body: { username: `flood_${process.pid}_${i}`, password: 'password-123' } })),
+      )
+      const refused = replies.filter((r) => r.status === 503)
+      expect(replies.every((r) => r.status === 401 || r.status === 503)).toBe(true)
+      expect(replies.filter((r) => r.status === 401).length).toBeGreaterThanOrEqual(concurrency)
+      expect(refused.length).toBeGreaterThan(0)
+      for (const r of refused) {
+        expect(r.body.error.code).toBe('unavailable')
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+      }
+      const user = await newUser(server.url, 'gate')
+      expect((await call(server.url, '/api/auth/login', { body: { username: user.username, password: 'password-123' } })).status).toBe(200)
+    }, 30_000)
   })
 })

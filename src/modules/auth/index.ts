@@ -33,10 +33,10 @@ export function authRoutes({ auth, authPlugin, presence, trustProxy }: { auth: A
       {
         body: RegisterBody,
         parse: 'application/json',
-        response: { 201: AuthResponse, ...errors(400, 403, 409, 413, 415, 429) },
+        response: { 201: AuthResponse, ...errors(400, 403, 409, 413, 415, 429, 503) },
         detail: {
           summary: 'Create an account',
-          description: 'Returns a session token and sets the session cookie. 403 when registration is closed; 429 past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address.',
+          description: 'Returns a session token and sets the session cookie. 403 when registration is closed; 429 past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address; 503 with Retry-After while too many password hashes wait.',
           security: [],
         },
       },
@@ -51,10 +51,10 @@ export function authRoutes({ auth, authPlugin, presence, trustProxy }: { auth: A
       {
         body: LoginBody,
         parse: 'application/json',
-        response: { 200: AuthResponse, ...errors(400, 401, 413, 415, 429) },
+        response: { 200: AuthResponse, ...errors(400, 401, 413, 415, 429, 503) },
         detail: {
           summary: 'Sign in',
-          description: 'Same 401 for an unknown user and a wrong password. 429 past 10 attempts a minute on one account, or past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address.',
+          description: 'Same 401 for an unknown user and a wrong password. 429 past 10 attempts a minute on one account, or past RATE_LIMIT_AUTH_PER_MINUTE attempts (register and login together) from one client address; 503 with Retry-After while too many password hashes wait.',
           security: [],
         },
       },

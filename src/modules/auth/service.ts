@@ -5,6 +5,7 @@ import { addressKey } from '../../http/client-address'
 import { createRateLimiter } from '../../http/rate-limit'
 import type { Store, UserRecord } from '../../store/store'
 import { codePoints, isBlank } from '../common/text'
+import { createHashGate, defaultHashGateOptions } from './hash-gate'
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
 const DAY_MS = 86_400_000
@@ -53,9 +54,19 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
     if (wait > 0) throw new AppError('rate_limited', `too many sign-in and registration attempts from this address: try again in ${wait} s`, wait)
   }
   const cache = new Map<string, { session: Session; until: number }>()
+  // Every hash and verify waits its turn here, so a flood of sign-ins cannot take every core.
+  const gate = createHashGate(defaultHashGateOptions())
+  const hashPassword = (password: string) => gate.run(() => Bun.password.hash(password, PASSWORD_HASH))
+  const verifyPassword = (password: string, hash: string) => gate.run(() => Bun.password.verify(password, hash))
   // Verified against when the username is unknown, so both failures take the same time.
-  // Made on the first sign-in rather than at start-up, which it would slow by a hash.
+  // Made on the first sign-in rather than at start-up, which it would slow by a hash; a
+  // refusal by the gate is not kept, so the next sign-in makes it.
   let decoyHash: Promise<string> | undefined
+  const decoy = () =>
+    (decoyHash ??= hashPassword('decoy password').catch((error) => {
+      decoyHash = undefined
+      throw error
+    }))
 
   async function openSession(user: UserRecord) {
     const token = newToken()
@@ -78,7 +89,7 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
       const displayName = input.displayName?.trim() ?? username
       if (isBlank(displayName) || codePoints(displayName) > 64) throw badRequest('displayName: 1-64 characters, not blank')
 
-      const passwordHash = await Bun.password.hash(input.password, PASSWORD_HASH)
+      const passwordHash = await hashPassword(input.password)
       const user = await store.createUser({ username, displayName, passwordHash, now: now() })
       if (!user) throw conflict('username: already taken')
       return openSession(user)
@@ -90,8 +101,7 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
       const wait = loginLimiter.take(username)
       if (wait > 0) throw new AppError('rate_limited', `too many sign-in attempts: try again in ${wait} s`, wait)
       const found = await store.findCredentials(username)
-      decoyHash ??= Bun.password.hash('decoy password', PASSWORD_HASH)
-      const valid = await Bun.password.verify(input.password, found?.passwordHash ?? (await decoyHash))
+      const valid = await verifyPassword(input.password, found?.passwordHash ?? (await decoy()))
       if (!found || !valid) throw unauthorized('wrong username or password')
       return openSession(found.user)
     },
