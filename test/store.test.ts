@@ -17,7 +17,7 @@ async function seeded() {
 describe('the SQLite store', () => {
   it('commits each write at once: another connection sees the newest message', async () => {
     const { path, store, user, room } = await seeded()
-    const { message } = await store.postMessage({ roomId: room.id, senderId: user.id, content: 'now', clientMessageId: null, now: 2 })
+    const { message } = await store.postMessage({ roomId: room.id, senderId: user.id, content: 'now', clientMessageId: null, replyToId: null, mentions: [], now: 2 })
     const other = new Database(path, { readonly: true })
     try {
       expect(other.query('SELECT content FROM messages WHERE id = ?').get(message.id)).toEqual({ content: 'now' })
@@ -31,7 +31,7 @@ describe('the SQLite store', () => {
   it('keeps the write-ahead log bounded under a stream of writes', async () => {
     const { path, store, user, room } = await seeded()
     const content = 'x'.repeat(500)
-    for (let i = 0; i < 5000; i++) await store.postMessage({ roomId: room.id, senderId: user.id, content, clientMessageId: null, now: i })
+    for (let i = 0; i < 5000; i++) await store.postMessage({ roomId: room.id, senderId: user.id, content, clientMessageId: null, replyToId: null, mentions: [], now: i })
     // 5,000 x 500 bytes would be ~3 MB of pages per checkpoint interval if never reset
     expect(statSync(`${path}-wal`).size).toBeLessThan(8 * 1024 * 1024)
     store.close()
@@ -56,7 +56,7 @@ describe('the SQLite store', () => {
 describe('group commit of posts', () => {
   it('commits concurrent posts together; one failing post fails alone', async () => {
     const { store, user, room } = await seeded()
-    const post = (roomId: number, content: string) => store.postMessage({ roomId, senderId: user.id, content, clientMessageId: null, now: 3 })
+    const post = (roomId: number, content: string) => store.postMessage({ roomId, senderId: user.id, content, clientMessageId: null, replyToId: null, mentions: [], now: 3 })
     const results = await Promise.allSettled([post(room.id, 'a'), post(987654, 'no such room'), post(room.id, 'c')])
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
     const [a, , c] = results as PromiseFulfilledResult<{ message: { id: number } }>[]

@@ -9,16 +9,19 @@
  *   lossy). Per topic, events from one publisher arrive in publish order; across publishers
  *   there is no order.
  * - The bus carries notifications, never the truth: the store assigns ids and holds every
- *   message. A `message` event means "this room has news up to messageId"; readers fetch what is
- *   newer than what they already delivered from the store, so a lost or late event delays
- *   delivery but never loses or reorders a message.
+ *   message. A `message` event means "this room has news up to event messageId"; readers fetch
+ *   what is newer than what they already delivered from the store, so a lost or late event
+ *   delays delivery but never loses or reorders a message or a change.
  * - When events may have been lost (a Redis reconnect), `onResync` handlers run so listeners
  *   reconcile with the store.
  */
 
 
 export type BusEvent =
-  /** A message was stored in roomId; messageId is its id (the room's newest known id). */
+  /**
+   * An event was stored in roomId (a message, or a change of one); messageId is its number in
+   * the event sequence (a new message's id), the room's newest known event.
+   */
   | { type: 'message'; roomId: number; messageId: number }
   /** userId is typing in roomId (ephemeral). */
   | { type: 'typing'; roomId: number; userId: number }

@@ -65,6 +65,69 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_room_sender ON messages (room_id, id, sender_id);
   DROP INDEX messages_room;
   `,
+  // 3: conversations. One server-wide event sequence: `event_sequence` holds the last number
+  // handed out; a message takes last + 1 as its id, a change event (edit, reaction, deletion)
+  // takes last + 1 as its own id, and the triggers move the counter in the same statement, so
+  // the number is taken under the write lock held to commit. The triggers follow explicit ids
+  // too: rows written around the store (a bulk seed, an import) keep the counter ahead of them.
+  // Mentions and reactions live in their own tables (the truth, indexed for counts and
+  // look-ups) and as JSON on the message row, the copy every read returns without a join.
+  `
+  CREATE TABLE event_sequence (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_id INTEGER NOT NULL
+  );
+  -- An existing database's ids stay valid: the sequence goes on after the newest id ever used.
+  INSERT INTO event_sequence (id, last_id) VALUES (1, max(
+    coalesce((SELECT max(id) FROM messages), 0),
+    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)));
+
+  CREATE TABLE message_events (
+    id INTEGER PRIMARY KEY,
+    room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    -- no foreign key: a deletion's event outlives its message
+    message_id INTEGER NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('updated', 'deleted')),
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX message_events_room ON message_events (room_id, id);
+
+  CREATE TRIGGER messages_sequence AFTER INSERT ON messages BEGIN
+    UPDATE event_sequence SET last_id = NEW.id WHERE last_id < NEW.id;
+  END;
+  CREATE TRIGGER message_events_sequence AFTER INSERT ON message_events BEGIN
+    UPDATE event_sequence SET last_id = NEW.id WHERE last_id < NEW.id;
+  END;
+
+  ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+  -- no foreign key: a reply outlives the message it answers (clients show "deleted message")
+  ALTER TABLE messages ADD COLUMN reply_to_id INTEGER;
+  -- JSON copies of the mentions and reactions tables; NULL when empty
+  ALTER TABLE messages ADD COLUMN mentions TEXT;
+  ALTER TABLE messages ADD COLUMN reactions TEXT;
+
+  CREATE TABLE mentions (
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL,
+    room_id INTEGER NOT NULL,
+    PRIMARY KEY (message_id, user_id)
+  ) WITHOUT ROWID;
+  -- mentionCount of the room list: (user, room, id > read marker)
+  CREATE INDEX mentions_user_room ON mentions (user_id, room_id, message_id);
+  -- GET /mentions: a user's newest, across rooms
+  CREATE INDEX mentions_user ON mentions (user_id, message_id);
+
+  CREATE TABLE reactions (
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    emoji TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    PRIMARY KEY (message_id, emoji, user_id)
+  ) WITHOUT ROWID;
+
+  -- NULL: the default of the room's type (direct 'all', group 'mentions')
+  ALTER TABLE participants ADD COLUMN notification_level TEXT
+    CHECK (notification_level IN ('all', 'mentions', 'none'));
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

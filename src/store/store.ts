@@ -3,15 +3,24 @@
  * so a backend (SQLite today, PostgreSQL later) owns its transactions and its SQL.
  *
  * Guarantees every implementation keeps:
- * - Message ids are assigned by the store, are unique across the whole server and increase
- *   with commit order: once a reader has seen message N committed, every message committed
- *   later has an id > N. (SQLite gets this from its single writer and AUTOINCREMENT; a
- *   network database needs an id assigned under a lock or a commit-ordered log.)
- * - Ids never go backwards, even after the newest rows are deleted.
+ * - One server-wide event sequence. A new message takes the next number, and that number is
+ *   its id; an edit, a deletion or a change of reactions takes the next number too and is
+ *   stored as an event of that message. Numbers increase with commit order: once a reader has
+ *   seen event N committed, every event committed later has a number > N. So they are
+ *   assigned under a lock held to commit (SQLite: its single writer; PostgreSQL: a counter row
+ *   updated in the writing transaction), never from a plain sequence, which commits out of
+ *   order. Numbers never go backwards, even after the newest rows are deleted.
  * - Each method is atomic: a membership change and the JOIN/LEAVE message it writes commit
- *   together or not at all.
+ *   together or not at all; so do a change and its event.
+ * - A deleted message is gone: from history, from the events read back (its `message` and
+ *   `message-updated` events are left out; its `message-deleted` event stays), from
+ *   `lastMessage`, `unreadCount` and `mentionCount`.
+ * - Every method with a `limit` clamps it to at most MAX_LIMIT: no query runs without a bound.
  * - Times are epoch milliseconds (UTC); the API layer formats them.
  */
+
+/** The largest page any store method returns, whatever limit it is asked for. */
+export const MAX_LIMIT = 500
 
 export type MessageType = 'MESSAGE' | 'JOIN' | 'LEAVE'
 export type RoomType = 'group' | 'direct'
@@ -57,6 +66,17 @@ export interface MessageRecord {
   /** In the order each emoji was first used on this message. */
   reactions: Reaction[]
 }
+
+/**
+ * What the delivery pump and resume read, in event-id order. `at`: when the event was written
+ * (epoch ms). A `message-updated` event is an edit or a change of reactions.
+ */
+export type StoredEvent =
+  /** id === message.id; the message as it is now. */
+  | { kind: 'message'; id: number; at: number; message: MessageRecord }
+  /** The message as it is now. */
+  | { kind: 'message-updated'; id: number; at: number; message: MessageRecord }
+  | { kind: 'message-deleted'; id: number; at: number; roomId: number; messageId: number }
 
 export interface SessionRecord {
   id: number
@@ -157,12 +177,14 @@ export interface Store {
   /** The message this sender already stored in this room under clientMessageId, if any. */
   findClientMessage(senderId: number, roomId: number, clientMessageId: string): Promise<MessageRecord | null>
   history(query: HistoryQuery): Promise<MessageRecord[]>
-  /** Messages of any room with id > afterId, ascending: what a delivery pump has not seen yet. */
-  messagesAfter(afterId: number, limit: number): Promise<MessageRecord[]>
-  /** Messages with id > afterId in the rooms `userId` is in now, ascending (user stream resume). */
-  userMessagesAfter(userId: number, afterId: number, limit: number): Promise<MessageRecord[]>
-  /** The newest message id on the server (0 when none). */
-  maxMessageId(): Promise<number>
+  /** Events of any room with id > afterId, ascending: what a delivery pump has not seen yet. */
+  eventsAfter(afterId: number, limit: number): Promise<StoredEvent[]>
+  /** Events with id > afterId in the rooms `userId` is in now, ascending (user stream resume). */
+  userEventsAfter(userId: number, afterId: number, limit: number): Promise<StoredEvent[]>
+  /** Events of one room with id > afterId, ascending (room stream resume, a room gained live). */
+  roomEventsAfter(roomId: number, afterId: number, limit: number): Promise<StoredEvent[]>
+  /** The newest event id on the server (0 when none). */
+  maxEventId(): Promise<number>
   /** Moves the read marker forward (never back); false when not a participant. */
   markRead(roomId: number, userId: number, messageId: number): Promise<boolean>
 

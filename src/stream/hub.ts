@@ -1,13 +1,12 @@
 import { roomTopic, userTopic, type Bus, type BusEvent, type Presence, type Topic } from '../bus/bus'
 import type { Logger } from '../log'
 import type { Metrics } from '../metrics'
-import { toMessage } from '../modules/messages/model'
 import type { Session } from '../modules/auth/service'
-import type { MessageRecord, Store } from '../store/store'
-import { eventFrame, messageFrame, PING } from './frames'
+import type { Store, StoredEvent } from '../store/store'
+import { eventFrame, PING, roomOf, storedEventFrame } from './frames'
 import { Subscription } from './subscription'
 
-/** Messages read from the store per query, by the live pump and by a resuming stream. */
+/** Events read from the store per query, by the live pump and by a resuming stream. */
 const PAGE = 500
 /** With a lossy bus (Redis), how often the pump checks the store for news it was not told. */
 const SAFETY_POLL_MS = 1000
@@ -27,20 +26,29 @@ export interface StreamHubOptions {
 /**
  * Live delivery on one instance. The store is the truth and the bus only says "news":
  *
- * - One pump per instance reads every message newer than its cursor from the store, in id
+ * - Everything a stream replays is a stored event of one server-wide sequence (store.ts): a
+ *   new message (`message`, its id is its number), an edit or a change of reactions
+ *   (`message-updated`, the message as it is now), a deletion (`message-deleted`). The hub
+ *   does not tell them apart: it reads events by number, finds each one's room and encodes it
+ *   with the row of its kind in frames.ts. A new kind of change is a kind in the store and a
+ *   row there; the order, gap, duplicate, resume, hand-over and outage arguments below are
+ *   about numbers, so they hold for it unchanged.
+ * - One pump per instance reads every event newer than its cursor from the store, in id
  *   order, encodes each once and hands the same bytes to every local stream of that room.
- *   Store ids follow commit order, so reading "id > cursor" never skips a message, and every
- *   stream sees ascending ids, whichever instance a message was posted on and however late
+ *   Event ids follow commit order, so reading "id > cursor" never skips an event, and every
+ *   stream sees ascending ids, whichever instance an event was written on and however late
  *   or out of order the notifications arrive.
  * - A stream remembers the highest id it was sent (`sentId`) and only gets newer ones.
  * - A resuming stream (Last-Event-ID) first replays from the store page by page, as fast as
  *   the client reads; the pump skips it meanwhile. It turns live only when a replay page was
  *   short and the pump's cursor has not moved past it, so the hand-over has no gap and no
- *   duplicate by construction (see `replay`).
+ *   duplicate by construction (see `replay`). Replay reads the messages as they are now: an
+ *   edited message comes with its new content (its later `message-updated` events repeat
+ *   it), and a deleted one is left out, its updates too; only its `message-deleted` remains.
  */
 export async function createStreamHub(options: StreamHubOptions) {
   const { store, bus, presence, metrics, log } = options
-  let cursor = await store.maxMessageId()
+  let cursor = await store.maxEventId()
   const roomStreams = new Map<number, Set<Subscription>>()
   const userStreams = new Map<number, Set<Subscription>>()
   const topics = new Map<Topic, { count: number; unsubscribe: () => void }>()
@@ -109,9 +117,9 @@ export async function createStreamHub(options: StreamHubOptions) {
       do {
         again = false
         for (;;) {
-          const rows = await store.messagesAfter(cursor, PAGE)
-          for (const row of rows) deliver(row)
-          if (rows.length < PAGE) break
+          const events = await store.eventsAfter(cursor, PAGE)
+          for (const event of events) deliver(event)
+          if (events.length < PAGE) break
         }
       } while (again)
     } catch (error) {
@@ -121,24 +129,25 @@ export async function createStreamHub(options: StreamHubOptions) {
     }
   }
 
-  function deliver(row: MessageRecord) {
-    cursor = row.id
-    const subs = roomStreams.get(row.roomId)
+  function deliver(event: StoredEvent) {
+    cursor = event.id
+    const roomId = roomOf(event)
+    const subs = roomStreams.get(roomId)
     if (!subs) return
     let frame: Uint8Array | null = null
     let delivered = 0
     for (const sub of subs) {
-      if (sub.catchingUp || row.id <= sub.sentId) continue
+      if (sub.catchingUp || event.id <= sub.sentId) continue
       // A lagging cursor can reach back before this stream's user joined the room.
-      if (sub.joinedAfter !== null && row.id <= (sub.joinedAfter.get(row.roomId) ?? 0)) continue
-      frame ??= messageFrame(toMessage(row))
-      sub.sentId = row.id
+      if (sub.joinedAfter !== null && event.id <= (sub.joinedAfter.get(roomId) ?? 0)) continue
+      frame ??= storedEventFrame(event)
+      sub.sentId = event.id
       if (sub.push(frame)) delivered++
       else retire(sub)
     }
     if (delivered > 0) {
       metrics.eventsDelivered.inc(undefined, delivered)
-      metrics.deliveryLatency.observe(Math.max(0, Date.now() - row.createdAt) / 1000, undefined, delivered)
+      metrics.deliveryLatency.observe(Math.max(0, Date.now() - event.at) / 1000, undefined, delivered)
     }
   }
 
@@ -193,7 +202,7 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   /**
    * A user gained a room while connected: their user streams start receiving it. If the pump
-   * already passed some of the room's messages since `sinceId` (the notification can travel
+   * already passed some of the room's events since `sinceId` (the notification can travel
    * apart from the news), those newer than what a stream has sent are sent now, in order;
    * anything older would break the stream's id order (and with it resume), so it is left to
    * the room's history, which clients load on room-created.
@@ -208,14 +217,15 @@ export async function createStreamHub(options: StreamHubOptions) {
       sub.push(frame)
     }
     if (passed <= sinceId) return
-    const missed = await store.history({ roomId, afterId: sinceId, beforeId: passed + 1, limit: PAGE })
+    const missed = (await store.roomEventsAfter(roomId, sinceId, PAGE)).filter((event) => event.id <= passed)
+    const frames = missed.map(storedEventFrame)
     for (const sub of subs) {
       // A replaying stream reads its rooms from the store itself.
       if (sub.catchingUp) continue
-      for (const row of missed) {
-        if (row.id <= sub.sentId) continue
-        sub.sentId = row.id
-        if (!sub.push(messageFrame(toMessage(row)))) break
+      for (const [i, event] of missed.entries()) {
+        if (event.id <= sub.sentId) continue
+        sub.sentId = event.id
+        if (!sub.push(frames[i]!)) break
       }
     }
   }
@@ -244,12 +254,12 @@ export async function createStreamHub(options: StreamHubOptions) {
   }
 
   /**
-   * A new stream starts at the store's newest message, or replays from lastEventId when that
+   * A new stream starts at the store's newest event, or replays from lastEventId when that
    * is older. The pump is nudged because its cursor can lag the store: news of rooms with no
    * local stream is not sent to this instance.
    */
   async function open(kind: 'room' | 'user', session: Session, roomIds: number[], lastEventId: number | undefined) {
-    const head = await store.maxMessageId()
+    const head = await store.maxEventId()
     const resume = lastEventId !== undefined && lastEventId < head
     const sub = new Subscription(kind, session, options.maxQueuedBytes, {
       sentId: lastEventId ?? head,
@@ -264,26 +274,26 @@ export async function createStreamHub(options: StreamHubOptions) {
   /**
    * Replays what a resuming stream missed, one page per call, as the client reads. Returns
    * false once the stream is live. Correctness of the hand-over: a page that came back short
-   * holds every message of the stream's scope committed before it was read; if the pump's
-   * cursor did not move while the page was read, every later message is newer than the
+   * holds every event of the stream's scope committed before it was read; if the pump's
+   * cursor did not move while the page was read, every later event is newer than the
    * cursor and the pump will send it. If the cursor moved, read again.
    */
   async function replay(sub: Subscription): Promise<boolean> {
     if (!sub.catchingUp || sub.ended) return false
     const seen = cursor
-    const rows =
+    const events =
       sub.kind === 'room'
-        ? await store.history({ roomId: [...sub.rooms][0]!, afterId: sub.sentId, limit: PAGE })
-        : await store.userMessagesAfter(sub.userId, sub.sentId, PAGE)
-    for (const row of rows) {
-      if (!sub.push(messageFrame(toMessage(row)))) return false
-      sub.sentId = row.id
+        ? await store.roomEventsAfter([...sub.rooms][0]!, sub.sentId, PAGE)
+        : await store.userEventsAfter(sub.userId, sub.sentId, PAGE)
+    for (const event of events) {
+      if (!sub.push(storedEventFrame(event))) return false
+      sub.sentId = event.id
     }
-    if (rows.length < PAGE) {
+    if (events.length < PAGE) {
       sub.sentId = Math.max(sub.sentId, seen)
       if (cursor === seen) sub.catchingUp = false
     }
-    metrics.eventsDelivered.inc(undefined, rows.length)
+    metrics.eventsDelivered.inc(undefined, events.length)
     return sub.catchingUp
   }
 
@@ -294,7 +304,7 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   const safety = options.safetyPoll
     ? setInterval(async () => {
-        if ((await store.maxMessageId()) > cursor) schedulePump()
+        if ((await store.maxEventId()) > cursor) schedulePump()
       }, SAFETY_POLL_MS)
     : null
   safety?.unref?.()

@@ -1,11 +1,14 @@
 import { Database, type SQLQueryBindings, type Statement } from 'bun:sqlite'
 import { migrate } from '../migrations'
 
-/** The column lists every part reads its records with (aliases u, r, m). */
+import { MAX_LIMIT } from '../store'
+
+/** The column lists the parts read their records with (aliases u, r); messages: message-rows.ts. */
 export const USER = `u.id, u.username, u.display_name AS displayName, u.created_at AS createdAt`
 export const ROOM = `r.id, r.name, r.type, r.visibility, r.owner_id AS ownerId, r.created_at AS createdAt`
-export const MESSAGE = `m.id, m.room_id AS roomId, m.sender_id AS senderId, m.content, m.message_type AS messageType,
-  m.created_at AS createdAt, m.client_message_id AS clientMessageId`
+
+/** A caller's limit as the store runs it: an integer in 0..MAX_LIMIT (SQLite reads LIMIT -1 as none). */
+export const bounded = (limit: number): number => Math.min(Math.max(Math.trunc(limit) || 0, 0), MAX_LIMIT)
 
 /** Opens (creating if needed) the database, applies pending migrations and tunes it. */
 export function openDatabase(path: string): Database {

@@ -1,5 +1,6 @@
 import type { Store } from '../store'
 import { openDatabase } from './database'
+import { createEventStore } from './events'
 import { createMessageStore } from './messages'
 import { createRoomStore } from './rooms'
 import { createSessionStore } from './sessions'
@@ -14,12 +15,14 @@ export { openDatabase } from './database'
  */
 export function createSqliteStore(path: string): Store {
   const db = openDatabase(path)
-  const { writer, ...messages } = createMessageStore(db)
+  const { writer: eventWriter, ...events } = createEventStore(db)
+  const { writer, ...messages } = createMessageStore(db, eventWriter)
   return {
     ...createUserStore(db),
     ...createSessionStore(db),
     ...createRoomStore(db, writer),
     ...messages,
+    ...events,
     async ping() {
       try {
         return db.query('SELECT 1 AS ok').get() !== null

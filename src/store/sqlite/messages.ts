@@ -1,48 +1,68 @@
 import type { Database } from 'bun:sqlite'
 import { createGroupCommit, type Outcome } from '../group-commit'
 import type { MessageRecord, Store } from '../store'
-import { MESSAGE, retryBusy, returning, statement } from './database'
+import { bounded, retryBusy, returning, statement } from './database'
+import type { EventWriter } from './events'
+import { jsonOrNull, MESSAGE, MESSAGE_RETURNING, toRecord, toRecords, withReaction, type MessageRow } from './message-rows'
 
 export type MessageStore = Pick<
   Store,
-  'postMessage' | 'findClientMessage' | 'history' | 'messagesAfter' | 'userMessagesAfter' | 'maxMessageId' | 'markRead'
+  | 'postMessage'
+  | 'getMessage'
+  | 'editMessage'
+  | 'deleteMessage'
+  | 'setReaction'
+  | 'mentionsOf'
+  | 'findClientMessage'
+  | 'history'
+  | 'markRead'
 >
 
 /** What the other parts write through: the JOIN and LEAVE messages of membership changes. */
 export interface MessageWriter {
-  write(roomId: number, senderId: number, content: string, type: MessageRecord['messageType'], now: number, clientId: string | null): MessageRecord | null
+  write(roomId: number, senderId: number, content: string, type: MessageRecord['messageType'], now: number): MessageRecord
   /** Moves userId's read marker in roomId up to messageId (never back). */
   markRead(roomId: number, userId: number, messageId: number): void
 }
 
-export function createMessageStore(db: Database): MessageStore & { writer: MessageWriter } {
+type PostInput = Parameters<Store['postMessage']>[0]
+
+export function createMessageStore(db: Database, events: EventWriter): MessageStore & { writer: MessageWriter } {
   const q = <T>(sql: string) => statement<T>(db, sql)
-  const insertMessage = q<MessageRecord>(
-    `INSERT INTO messages (room_id, sender_id, content, message_type, created_at, client_message_id)
-     VALUES (?, ?, ?, ?, ?, ?)
+  // The id is the next number of the event sequence; the insert trigger moves the counter.
+  // (`WHERE true`: SQLite's parser needs it between INSERT ... SELECT and ON CONFLICT.)
+  const insertMessage = q<MessageRow>(
+    `INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at, client_message_id, reply_to_id, mentions)
+     SELECT last_id + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM event_sequence WHERE true
      ON CONFLICT (sender_id, room_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-     RETURNING id, room_id AS roomId, sender_id AS senderId, content, message_type AS messageType,
-       created_at AS createdAt, client_message_id AS clientMessageId`,
+     RETURNING ${MESSAGE_RETURNING}`,
   )
-  const messageByClientId = q<MessageRecord>(
+  const insertMentions = q(`INSERT INTO mentions (message_id, user_id, room_id) SELECT ?1, value, ?2 FROM json_each(?3)`)
+  const deleteMentions = q(`DELETE FROM mentions WHERE message_id = ?`)
+  const messageByClientId = q<MessageRow>(
     `SELECT ${MESSAGE} FROM messages m WHERE m.sender_id = ? AND m.room_id = ? AND m.client_message_id = ?`,
   )
-  const newest = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?`)
-  const before = q<MessageRecord>(
+  const messageInRoom = q<MessageRow>(`SELECT ${MESSAGE} FROM messages m WHERE m.id = ? AND m.room_id = ?`)
+  const updateContent = q<MessageRow>(
+    `UPDATE messages SET content = ?, mentions = ?, edited_at = ? WHERE id = ? AND room_id = ? RETURNING ${MESSAGE_RETURNING}`,
+  )
+  const updateReactions = q<MessageRow>(`UPDATE messages SET reactions = ? WHERE id = ? RETURNING ${MESSAGE_RETURNING}`)
+  const deleteMessage = q<{ id: number }>(`DELETE FROM messages WHERE id = ? AND room_id = ? RETURNING id`)
+  const addReaction = q(`INSERT INTO reactions (message_id, emoji, user_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+  const removeReaction = q(`DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?`)
+  const newest = q<MessageRow>(`SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?`)
+  const before = q<MessageRow>(
     `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`,
   )
-  const after = q<MessageRecord>(
+  const after = q<MessageRow>(
     `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? AND m.id > ? AND m.id < ? ORDER BY m.id LIMIT ?`,
   )
-  const allAfter = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.id > ? ORDER BY m.id LIMIT ?`)
-  const userAfter = q<MessageRecord>(
-    `SELECT ${MESSAGE} FROM participants p JOIN messages m ON m.room_id = p.room_id AND m.id > ?
-     WHERE p.user_id = ? ORDER BY m.id LIMIT ?`,
-  )
-  // AUTOINCREMENT's high-water mark survives deletes; max(id) alone would not.
-  const maxId = q<{ id: number }>(
-    `SELECT max(coalesce((SELECT max(id) FROM messages), 0),
-                coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)) AS id`,
+  // The newest first, down the user's mentions; a room the user left no longer counts.
+  const mentionsOf = q<MessageRow>(
+    `SELECT ${MESSAGE} FROM mentions x
+     JOIN participants p ON p.room_id = x.room_id AND p.user_id = x.user_id
+     JOIN messages m ON m.id = x.message_id
+     WHERE x.user_id = ? AND x.message_id < ? ORDER BY x.message_id DESC LIMIT ?`,
   )
   const markRead = q(
     `UPDATE participants
@@ -51,17 +71,24 @@ export function createMessageStore(db: Database): MessageStore & { writer: Messa
   )
   const markOwnRead = q(`UPDATE participants SET last_read_id = ?1 WHERE room_id = ?2 AND user_id = ?3 AND last_read_id < ?1`)
 
+  const insert = (input: PostInput, type: MessageRecord['messageType']) => {
+    const { roomId, senderId, content, clientMessageId, replyToId, mentions, now } = input
+    const row = returning(insertMessage, roomId, senderId, content, type, now, clientMessageId, replyToId, jsonOrNull(mentions))
+    if (row && mentions.length > 0) insertMentions.run(row.id, roomId, JSON.stringify(mentions))
+    return row && toRecord(row)
+  }
+
   const writer: MessageWriter = {
-    write: (roomId, senderId, content, type, now, clientId) => returning(insertMessage, roomId, senderId, content, type, now, clientId),
+    write: (roomId, senderId, content, type, now) =>
+      insert({ roomId, senderId, content, clientMessageId: null, replyToId: null, mentions: [], now }, type)!,
     markRead: (roomId, userId, messageId) => void markRead.run(messageId, roomId, userId),
   }
 
-  type PostInput = Parameters<Store['postMessage']>[0]
-  const postOne = ({ roomId, senderId, content, clientMessageId, now }: PostInput) => {
-    const message = writer.write(roomId, senderId, content, 'MESSAGE', now, clientMessageId)
-    if (!message) return { message: messageByClientId.get(senderId, roomId, clientMessageId)!, created: false }
+  const postOne = (input: PostInput) => {
+    const message = insert(input, 'MESSAGE')
+    if (!message) return { message: toRecord(messageByClientId.get(input.senderId, input.roomId, input.clientMessageId)!), created: false }
     // Whoever writes has read the room up to there: their unread count starts after it.
-    markOwnRead.run(message.id, roomId, senderId)
+    markOwnRead.run(message.id, input.roomId, input.senderId)
     return { message, created: true }
   }
   const postBatchTx = db.transaction((inputs: PostInput[]) =>
@@ -75,25 +102,62 @@ export function createMessageStore(db: Database): MessageStore & { writer: Messa
     }),
   )
 
+  type EditInput = Parameters<Store['editMessage']>[0]
+  const editTx = db.transaction(({ roomId, messageId, content, mentions, now }: EditInput) => {
+    const row = returning(updateContent, content, jsonOrNull(mentions), now, messageId, roomId)
+    if (!row) return null
+    deleteMentions.run(messageId)
+    if (mentions.length > 0) insertMentions.run(messageId, roomId, JSON.stringify(mentions))
+    return { message: toRecord(row), eventId: events.append(roomId, messageId, 'updated', now) }
+  })
+
+  // Its mentions and reactions go with it (foreign keys); its earlier events stay, and the
+  // readers leave out the updates of a message that is gone.
+  const deleteTx = db.transaction((roomId: number, messageId: number, now: number) => {
+    if (!returning(deleteMessage, messageId, roomId)) return null
+    return { eventId: events.append(roomId, messageId, 'deleted', now) }
+  })
+
+  type ReactionInput = Parameters<Store['setReaction']>[0]
+  const reactionTx = db.transaction(({ roomId, messageId, userId, emoji, on, now }: ReactionInput) => {
+    const row = messageInRoom.get(messageId, roomId)
+    if (!row) return null
+    const changed = (on ? addReaction : removeReaction).run(messageId, emoji, userId).changes > 0
+    if (!changed) return { message: toRecord(row), eventId: null }
+    const message = toRecord(row)
+    const reactions = withReaction(message.reactions, emoji, userId, on)
+    const updated = returning(updateReactions, jsonOrNull(reactions), messageId)!
+    return { message: toRecord(updated), eventId: events.append(roomId, messageId, 'updated', now) }
+  })
+
   return {
     writer,
     postMessage: createGroupCommit((inputs: PostInput[]) => retryBusy(() => postBatchTx.immediate(inputs))),
+    async getMessage(roomId, messageId) {
+      const row = messageInRoom.get(messageId, roomId)
+      return row && toRecord(row)
+    },
+    async editMessage(input) {
+      return retryBusy(() => editTx.immediate(input))
+    },
+    async deleteMessage(roomId, messageId, now) {
+      return retryBusy(() => deleteTx.immediate(roomId, messageId, now))
+    },
+    async setReaction(input) {
+      return retryBusy(() => reactionTx.immediate(input))
+    },
+    async mentionsOf(userId, { beforeId, limit }) {
+      return toRecords(mentionsOf.all(userId, beforeId ?? Number.MAX_SAFE_INTEGER, bounded(limit))).reverse()
+    },
     async findClientMessage(senderId, roomId, clientMessageId) {
-      return messageByClientId.get(senderId, roomId, clientMessageId)
+      const row = messageByClientId.get(senderId, roomId, clientMessageId)
+      return row && toRecord(row)
     },
     async history({ roomId, beforeId, afterId, limit }) {
-      if (afterId !== undefined) return after.all(roomId, afterId, beforeId ?? Number.MAX_SAFE_INTEGER, limit)
-      const rows = beforeId !== undefined ? before.all(roomId, beforeId, limit) : newest.all(roomId, limit)
-      return rows.reverse()
-    },
-    async messagesAfter(afterId, limit) {
-      return allAfter.all(afterId, limit)
-    },
-    async userMessagesAfter(userId, afterId, limit) {
-      return userAfter.all(afterId, userId, limit)
-    },
-    async maxMessageId() {
-      return maxId.get()!.id
+      const n = bounded(limit)
+      if (afterId !== undefined) return toRecords(after.all(roomId, afterId, beforeId ?? Number.MAX_SAFE_INTEGER, n))
+      const rows = beforeId !== undefined ? before.all(roomId, beforeId, n) : newest.all(roomId, n)
+      return toRecords(rows).reverse()
     },
     async markRead(roomId, userId, messageId) {
       return (await retryBusy(() => markRead.run(messageId, roomId, userId))).changes > 0

@@ -1,6 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import type { MessageRecord, RoomRecord, RoomSummary, Store, UserRecord } from '../store'
-import { MESSAGE, retryBusy, returning, ROOM, statement, USER } from './database'
+import type { RoomRecord, RoomSummary, Store, UserRecord } from '../store'
+import { bounded, retryBusy, returning, ROOM, statement, USER } from './database'
+import { MESSAGE, toRecord, type MessageRow } from './message-rows'
 import type { MessageWriter } from './messages'
 
 export type RoomStore = Pick<
@@ -16,7 +17,22 @@ export type RoomStore = Pick<
   | 'deleteRoom'
   | 'addParticipant'
   | 'removeParticipant'
+  | 'setNotificationLevel'
+  | 'participantUsernames'
 >
+
+type SummaryRow = Omit<RoomSummary, 'lastMessage'> & { lastMessageId: number | null }
+
+/**
+ * A room as one participant sees it in the list, with the id of its last message: counts come
+ * from the (room, id) ranges above the read marker, which deleted messages are no longer in.
+ */
+const SUMMARY = `${ROOM},
+  (SELECT count(*) FROM messages m WHERE m.room_id = r.id AND m.id > p.last_read_id AND m.sender_id != p.user_id) AS unreadCount,
+  (SELECT count(*) FROM mentions x WHERE x.user_id = p.user_id AND x.room_id = r.id AND x.message_id > p.last_read_id) AS mentionCount,
+  coalesce(p.notification_level, CASE r.type WHEN 'direct' THEN 'all' ELSE 'mentions' END) AS notificationLevel,
+  (SELECT max(m.id) FROM messages m WHERE m.room_id = r.id) AS lastMessageId
+  FROM participants p JOIN rooms r ON r.id = p.room_id`
 
 export function createRoomStore(db: Database, messages: MessageWriter): RoomStore {
   const q = <T>(sql: string) => statement<T>(db, sql)
@@ -43,21 +59,15 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
   const roomIdsOf = q<{ roomId: number }>(`SELECT room_id AS roomId FROM participants WHERE user_id = ?`)
   // The room list in two reads, whatever its length: rooms with their counts, then the last
   // messages by id.
-  const roomsOfUser = q<RoomRecord & { unreadCount: number; lastMessageId: number | null }>(
-    `SELECT ${ROOM},
-       (SELECT count(*) FROM messages m WHERE m.room_id = r.id AND m.id > p.last_read_id AND m.sender_id != p.user_id) AS unreadCount,
-       (SELECT max(m.id) FROM messages m WHERE m.room_id = r.id) AS lastMessageId
-     FROM participants p JOIN rooms r ON r.id = p.room_id WHERE p.user_id = ?`,
-  )
-  const messagesById = q<MessageRecord>(`SELECT ${MESSAGE} FROM messages m WHERE m.id IN (SELECT value FROM json_each(?))`)
-  const lastMessageOf = q<MessageRecord>(
+  const roomsOfUser = q<SummaryRow>(`SELECT ${SUMMARY} WHERE p.user_id = ?`)
+  const roomOfUser = q<SummaryRow>(`SELECT ${SUMMARY} WHERE p.user_id = ? AND p.room_id = ?`)
+  const messagesById = q<MessageRow>(`SELECT ${MESSAGE} FROM messages m WHERE m.id IN (SELECT value FROM json_each(?))`)
+  const lastMessageOf = q<MessageRow>(
     `SELECT ${MESSAGE} FROM messages m WHERE m.room_id = ? ORDER BY m.id DESC LIMIT 1`,
   )
-  const unreadCount = q<{ n: number }>(
-    `SELECT count(*) AS n FROM messages WHERE room_id = ? AND id > ? AND sender_id != ?`,
-  )
-  const lastReadOf = q<{ lastReadId: number }>(
-    `SELECT last_read_id AS lastReadId FROM participants WHERE room_id = ? AND user_id = ?`,
+  const setLevel = q(`UPDATE participants SET notification_level = ? WHERE room_id = ? AND user_id = ?`)
+  const usernamesOf = q<{ username: string; id: number }>(
+    `SELECT u.username, u.id FROM participants p JOIN users u ON u.id = p.user_id WHERE p.room_id = ?`,
   )
   const publicRooms = q<RoomRecord>(
     `SELECT ${ROOM} FROM rooms r WHERE r.visibility = 'public'
@@ -71,16 +81,26 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
   )
   const setOwner = q(`UPDATE rooms SET owner_id = ? WHERE id = ?`)
 
-  const summaryOf = (room: RoomRecord, lastReadId: number, userId: number): RoomSummary => ({
-    ...room,
-    lastMessage: lastMessageOf.get(room.id),
-    unreadCount: unreadCount.get(room.id, lastReadId, userId)!.n,
+  const withLastMessages = (rows: SummaryRow[]): RoomSummary[] => {
+    const ids = rows.flatMap((r) => (r.lastMessageId === null ? [] : [r.lastMessageId]))
+    const last = new Map(messagesById.all(JSON.stringify(ids)).map((m) => [m.id, toRecord(m)]))
+    return rows.map(({ lastMessageId, ...room }) => ({ ...room, lastMessage: last.get(lastMessageId ?? 0) ?? null }))
+  }
+  const summaries = db.transaction((userId: number) => withLastMessages(roomsOfUser.all(userId)))
+  const summary = db.transaction((roomId: number, userId: number): RoomSummary | null => {
+    const mine = roomOfUser.get(userId, roomId)
+    if (mine) return withLastMessages([mine])[0]!
+    const room = roomById.get(roomId)
+    if (!room) return null
+    // A non-participant (reading a public room) has no marker: nothing is unread for them.
+    const last = lastMessageOf.get(roomId)
+    return { ...room, lastMessage: last && toRecord(last), unreadCount: 0, mentionCount: 0, notificationLevel: 'none' }
   })
 
   const addParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
     const added = insertParticipant.run(roomId, userId, now, 0).changes > 0
     if (!added) return null
-    const join = messages.write(roomId, userId, content, 'JOIN', now, null)!
+    const join = messages.write(roomId, userId, content, 'JOIN', now)
     // Only what comes after joining counts as unread for the newcomer.
     messages.markRead(roomId, userId, join.id)
     return join
@@ -88,7 +108,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
 
   const removeParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
     if (!isParticipant.get(roomId, userId)) return null
-    const leave = messages.write(roomId, userId, content, 'LEAVE', now, null)!
+    const leave = messages.write(roomId, userId, content, 'LEAVE', now)
     deleteParticipant.run(roomId, userId)
     const room = roomById.get(roomId)!
     if (room.ownerId === userId) {
@@ -133,24 +153,20 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
       return roomIdsOf.all(userId).map((r) => r.roomId)
     },
     async roomSummaries(userId) {
-      const read = db.transaction(() => {
-        const rooms = roomsOfUser.all(userId)
-        const ids = rooms.flatMap((r) => (r.lastMessageId === null ? [] : [r.lastMessageId]))
-        const last = new Map(messagesById.all(JSON.stringify(ids)).map((m) => [m.id, m]))
-        return rooms.map(({ lastMessageId, ...room }): RoomSummary => ({ ...room, lastMessage: last.get(lastMessageId ?? 0) ?? null }))
-      })
       const activity = (s: RoomSummary) => s.lastMessage?.createdAt ?? s.createdAt
-      return read.deferred().sort((a, b) => activity(b) - activity(a) || b.id - a.id)
+      return summaries.deferred(userId).sort((a, b) => activity(b) - activity(a) || b.id - a.id)
     },
     async roomSummary(roomId, userId) {
-      const room = roomById.get(roomId)
-      if (!room) return null
-      const marker = lastReadOf.get(roomId, userId)
-      // A non-participant (reading a public room) has no marker: nothing is unread for them.
-      return marker ? summaryOf(room, marker.lastReadId, userId) : { ...room, lastMessage: lastMessageOf.get(roomId), unreadCount: 0 }
+      return summary.deferred(roomId, userId)
     },
     async publicRoomsNotJoined(userId, limit) {
-      return publicRooms.all(userId, limit)
+      return publicRooms.all(userId, bounded(limit))
+    },
+    async setNotificationLevel(roomId, userId, level) {
+      return (await retryBusy(() => setLevel.run(level, roomId, userId))).changes > 0
+    },
+    async participantUsernames(roomId) {
+      return new Map(usernamesOf.all(roomId).map((u) => [u.username.toLowerCase(), u.id]))
     },
     async deleteRoom(roomId) {
       await retryBusy(() => deleteRoom.run(roomId))

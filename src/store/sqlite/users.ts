@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { Store, UserRecord } from '../store'
-import { retryBusy, returning, statement, USER } from './database'
+import { bounded, retryBusy, returning, statement, USER } from './database'
 
 export type UserStore = Pick<Store, 'createUser' | 'findCredentials' | 'getUser' | 'searchUsers' | 'existingUserIds'>
 
@@ -41,6 +41,7 @@ export function createUserStore(db: Database): UserStore {
     },
     async searchUsers(prefix, limit) {
       const low = prefix.toLowerCase()
+      limit = bounded(limit)
       const bounds = [low, low + '\u{10FFFF}', limit] as const
       const found = new Map<number, UserRecord>()
       for (const user of [...usersByName.all(...bounds), ...usersByDisplayName.all(...bounds)]) found.set(user.id, user)
