@@ -1,9 +1,12 @@
 import { Elysia } from 'elysia'
 import type { Deps } from './deps'
 import { labelSet } from './metrics'
-import { errorResponse, mapError } from './http/error-mapping'
+import { mapError } from './http/error-mapping'
 import { checkIntegerParams } from './http/integer-params'
-import { checkDeclaredLength, parseJsonBody } from './http/json-body'
+import { createBodyLimits } from './http/body-limit'
+import { parseJsonBody } from './http/json-body'
+import { createRouteTable } from './http/route-table'
+import { createUnmatched } from './http/unmatched'
 import { authRoutes } from './modules/auth'
 import { createAuthPlugin } from './modules/auth/plugin'
 import { docsRoutes } from './modules/docs'
@@ -33,12 +36,19 @@ export function createApp(deps: Deps) {
     (method, route) => ({ method, route }),
   )
 
+  const routes = createRouteTable(() => app.routes)
+  // Every request body is JSON within MAX_BODY_BYTES; a route with a body limit of its own
+  // (an upload) names itself here by method and path template.
+  const bodyLimits = createBodyLimits(routes)
+  const unmatched = createUnmatched(routes)
+
   // No schema here transforms values (no Encode pass needed), and handlers read only the
   // fields they know and build exact responses (no normalizing copies needed).
-  return new Elysia({ encodeSchema: false, normalize: false })
+  const app = new Elysia({ encodeSchema: false, normalize: false })
     .onRequest(({ request }) => {
       started.set(request, performance.now())
-      checkDeclaredLength(request)
+      bodyLimits.checkDeclared(request)
+      return unmatched.refuseEarly(request)
     })
     // Runs before the routes' declared 'application/json' (which documents the body type), so
     // every body goes through the size, type and syntax checks.
@@ -66,7 +76,8 @@ export function createApp(deps: Deps) {
     .use(mentionRoutes({ messages: deps.messages, authPlugin }))
     .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin, maxStreamsPerUser: deps.config.maxStreamsPerUser }))
     .use(webRoutes)
-    .all('*', () => errorResponse('not_found', 'no such route'), { detail: { hide: true } })
+    .all('*', ({ request }) => unmatched.answer(request), { detail: { hide: true } })
+  return app
 }
 
 export type App = ReturnType<typeof createApp>

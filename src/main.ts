@@ -1,6 +1,7 @@
 import { createApp } from './app'
 import { ConfigError, parseConfig, prepareDatabaseFolder } from './config'
 import { createDeps } from './deps'
+import { serverOptions } from './http/server-options'
 import { createLogger } from './log'
 import { SchemaTooNewError } from './store/migrations'
 import { VERSION } from './version'
@@ -16,14 +17,7 @@ async function main() {
 
   const log = createLogger(config.logLevel)
   const deps = await createDeps(config, log)
-  const app = createApp(deps).listen({
-    port: config.port,
-    hostname: config.host,
-    // A second process on the same port must fail, not silently share the traffic.
-    reusePort: false,
-    idleTimeout: 30,
-    maxRequestBodySize: 1024 * 1024,
-  })
+  const app = createApp(deps).listen(serverOptions(config))
   const server = app.server!
   console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${config.databasePath}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
 

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { defaultConfig, SETTINGS, type Config } from '../src/config'
 import { createDeps, type Deps } from '../src/deps'
+import { serverOptions } from '../src/http/server-options'
 import { createLogger } from '../src/log'
 import { SERVER_BINARY, spawnServer } from './support/server-process'
 
@@ -42,7 +43,7 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
   }
   if (SERVER_BINARY) return startBinary(config)
   const deps = await createDeps(config, createLogger(config.logLevel))
-  const app = createApp(deps).listen({ port: 0, hostname: '127.0.0.1', reusePort: false, idleTimeout: 30 })
+  const app = createApp(deps).listen(serverOptions(config))
   return {
     url: `http://127.0.0.1:${app.server!.port}`,
     deps,

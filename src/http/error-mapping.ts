@@ -39,9 +39,12 @@ export function mapError(code: string | number, error: unknown, log: Logger, rou
 
 export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
   const status = new AppError(code, message).status
+  // A 413 is sent while the rest of the body may still be on its way: closing the connection
+  // is what spares reading it (Bun would otherwise drain it all to reuse the connection).
+  const close: Record<string, string> = code === 'payload_too_large' ? { connection: 'close' } : {}
   return new Response(JSON.stringify(errorBody(code, message)), {
     status,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...close, ...headers },
   })
 }
 

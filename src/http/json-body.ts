@@ -1,19 +1,10 @@
 import { AppError, badRequest } from '../errors'
-
-/** The largest request body the API reads; bigger ones are refused before they are read whole. */
-export const MAX_BODY_BYTES = 64 * 1024
-
-/** Refuses a body whose declared length is already too big (before reading a byte of it). */
-export function checkDeclaredLength(request: Request): void {
-  const declared = request.headers.get('content-length')
-  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge()
-}
-
-const tooLarge = () => new AppError('payload_too_large', `request body: at most ${MAX_BODY_BYTES} bytes`)
+import { MAX_BODY_BYTES, tooLarge } from './body-limit'
 
 /**
  * Parses a JSON request body: 415 for any other content type, 413 past MAX_BODY_BYTES (counted
- * while reading, so a chunked body without Content-Length is cut off too), 400 for bad JSON.
+ * while reading, so a chunked body without Content-Length is cut off too; a declared length
+ * was checked in onRequest already), 400 for bad JSON.
  * An empty body parses to null, which the route's schema then reports as missing.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
@@ -32,8 +23,9 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
 
 async function readLimited(request: Request): Promise<string> {
   if (!request.body) return ''
-  if (request.headers.get('content-length') !== null) {
-    checkDeclaredLength(request)
+  const declared = request.headers.get('content-length')
+  if (declared !== null) {
+    if (Number(declared) > MAX_BODY_BYTES) throw tooLarge(MAX_BODY_BYTES)
     return request.text()
   }
   const reader = request.body.getReader()
@@ -45,7 +37,7 @@ async function readLimited(request: Request): Promise<string> {
     size += value.byteLength
     if (size > MAX_BODY_BYTES) {
       await reader.cancel()
-      throw tooLarge()
+      throw tooLarge(MAX_BODY_BYTES)
     }
     chunks.push(value)
   }

@@ -1,0 +1,78 @@
+/**
+ * The app's routes by path pattern, for what the router itself cannot say: which methods a path
+ * takes (to answer a wrong method, OPTIONS and HEAD) and which route a request is for before it
+ * is routed (its body limit, checked before a byte of the body is read).
+ */
+
+/** What the table reads of a route: Elysia's `app.routes` entries fit. */
+export interface RouteLike {
+  method: string
+  path: string
+  hooks?: { detail?: { responses?: Record<string, { content?: Record<string, unknown> } | undefined> } }
+}
+
+interface Entry {
+  method: string
+  /** The route's path as documented: `/api/chat/rooms/{roomId}`. */
+  template: string
+  pattern: RegExp
+  /** Static segments first: `/rooms/public` is more specific than `/rooms/:roomId`. */
+  specificity: number
+  /** Answers an endless text/event-stream, so it has nothing to say to a HEAD. */
+  stream: boolean
+}
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+function entry(route: RouteLike): Entry {
+  const segments = route.path.split('/').filter(Boolean)
+  const source = segments.map((s) => (s === '*' ? '(?:/.*)?' : s.startsWith(':') ? '/[^/]+' : `/${escape(s)}`)).join('')
+  return {
+    method: route.method,
+    template: '/' + segments.map((s) => (s.startsWith(':') ? `{${s.slice(1)}}` : s)).join('/'),
+    pattern: new RegExp(`^${source || '/'}/?$`),
+    specificity: segments.filter((s) => !s.startsWith(':') && s !== '*').length,
+    stream: route.method === 'GET' && route.hooks?.detail?.responses?.['200']?.content?.['text/event-stream'] !== undefined,
+  }
+}
+
+/**
+ * Built on first use from `routes()` (the app's routes once every module is in); the catch-all
+ * route (`ALL /*`) is left out, since it is what answers when nothing else does.
+ */
+export function createRouteTable(routes: () => readonly RouteLike[]) {
+  let entries: Entry[] | undefined
+  const all = () =>
+    (entries ??= routes()
+      .filter((r) => !(r.method === 'ALL' && (r.path === '/*' || r.path === '*')))
+      .map(entry)
+      .sort((a, b) => b.specificity - a.specificity))
+
+  const matching = (pathname: string) => all().filter((e) => e.pattern.test(pathname))
+
+  return {
+    /** The route a request is for (the most specific match), if any. */
+    find(method: string, pathname: string): { template: string; stream: boolean } | undefined {
+      return matching(pathname).find((e) => e.method === method || e.method === 'ALL')
+    },
+
+    /** The methods the path takes, as an `Allow` header lists them; empty for an unknown path. */
+    allowed(pathname: string): string[] {
+      const found = matching(pathname)
+      if (found.length === 0) return []
+      const methods = new Set(found.map((e) => e.method))
+      if (found.some((e) => e.method === 'GET' && !e.stream)) methods.add('HEAD')
+      methods.add('OPTIONS')
+      return ORDER.filter((m) => methods.has(m))
+    },
+
+    /** The documented template of the first route on this path: `/api/chat/rooms/{roomId}`. */
+    template(pathname: string): string | undefined {
+      return matching(pathname)[0]?.template
+    },
+  }
+}
+
+const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+export type RouteTable = ReturnType<typeof createRouteTable>

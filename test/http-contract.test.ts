@@ -1,0 +1,172 @@
+/**
+ * Every answer is the contract's JSON, whatever the request: bodies over the limit at any size
+ * (over raw sockets, since fetch cannot send a lying Content-Length), unknown routes, wrong
+ * methods, HEAD and OPTIONS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { connect } from 'node:net'
+import { call, createRoom, newUsers, startServer, type TestServer, type TestUser } from './helpers'
+
+let server: TestServer
+let port: number
+let alice: TestUser
+let roomId: number
+beforeAll(async () => {
+  server = await startServer()
+  port = Number(new URL(server.url).port)
+  ;[alice] = await newUsers(server.url, 1, 'contract')
+  roomId = (await createRoom(server.url, alice, { name: 'contract', visibility: 'public' })).id
+})
+afterAll(() => server.stop())
+
+interface RawReply {
+  status: number
+  headers: Record<string, string>
+  body: string
+  /** Body bytes the client had written when the server closed the connection. */
+  sent: number
+}
+
+/**
+ * Writes `head`, then body bytes as fast as the socket takes them (chunk-framed when `chunked`)
+ * until `bodyBytes` are out or the server closes the connection; resolves when it is closed.
+ */
+function rawRequest(head: string, bodyBytes: number, chunked = false): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1')
+    const received: Buffer[] = []
+    let sent = 0
+    let closed = false
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`the server did not close the connection (${sent} body bytes sent)`))
+    }, 5000)
+    socket.on('data', (data: Buffer) => received.push(data))
+    // The server closing while we still write shows up here (EPIPE, ECONNRESET): expected.
+    socket.on('error', () => {})
+    socket.on('close', () => {
+      closed = true
+      clearTimeout(timer)
+      const text = Buffer.concat(received).toString()
+      const [head = '', ...rest] = text.split('\r\n\r\n')
+      const [statusLine = '', ...lines] = head.split('\r\n')
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), sent })
+    })
+    socket.write(head)
+    const chunk = Buffer.alloc(64 * 1024, 'x')
+    const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
+    const pump = () => {
+      while (sent < bodyBytes && !closed) {
+        sent += chunk.length
+        if (!socket.write(frame)) return void socket.once('drain', pump)
+      }
+      if (chunked && !closed) socket.write('0\r\n\r\n')
+    }
+    pump()
+  })
+}
+
+const MB = 1024 * 1024
+const postHead = (path: string, framing: string) =>
+  `POST ${path} HTTP/1.1\r\nhost: test\r\nauthorization: Bearer ${alice.token}\r\ncontent-type: application/json\r\n${framing}\r\n`
+
+function expectJson413(reply: RawReply) {
+  expect(reply.status).toBe(413)
+  expect(reply.headers['content-type']).toContain('application/json')
+  expect(reply.headers['connection']).toBe('close')
+  expect(JSON.parse(reply.body)).toEqual({ error: { code: 'payload_too_large', message: expect.stringMatching(/^request body: at most \d+ bytes$/) } })
+}
+
+describe('bodies over the limit', () => {
+  it('a declared length over the limit, body sent in full: JSON 413, connection closed', async () => {
+    expectJson413(await rawRequest(postHead('/api/chat/rooms', `content-length: ${2 * MB}\r\n`), 2 * MB))
+  })
+
+  it('a declared 2 GB body: JSON 413 before the body is read (the client could send only a few MB)', async () => {
+    const reply = await rawRequest(postHead(`/api/chat/rooms/${roomId}/messages`, `content-length: ${2 * 1024 * MB}\r\n`), 64 * MB)
+    expectJson413(reply)
+    expect(reply.sent).toBeLessThan(64 * MB)
+  })
+
+  it('a chunked body without Content-Length: JSON 413 once the limit is passed, connection closed', async () => {
+    expectJson413(await rawRequest(postHead(`/api/chat/rooms/${roomId}/messages`, 'transfer-encoding: chunked\r\n'), 2 * MB, true))
+  })
+
+  it('an endless chunked body: JSON 413 without reading the rest', async () => {
+    const reply = await rawRequest(postHead(`/api/chat/rooms/${roomId}/messages`, 'transfer-encoding: chunked\r\n'), 64 * MB, true)
+    expectJson413(reply)
+    expect(reply.sent).toBeLessThan(64 * MB)
+  })
+
+  it('a declared length over the limit on an unknown route or a body-less route: JSON 413', async () => {
+    expectJson413(await rawRequest(postHead('/no/such/route', `content-length: ${10 * MB}\r\n`), 0))
+    expectJson413(await rawRequest(postHead(`/api/chat/rooms/${roomId}/typing`, `content-length: ${10 * MB}\r\n`), 0))
+  })
+
+  it('a body within the limit still works, and the server serves after all of it', async () => {
+    const reply = await call(server.url, `/api/chat/rooms/${roomId}/messages`, { token: alice.token, body: { content: 'still here', clientMessageId: 'x'.repeat(64) } })
+    expect(reply.status).toBe(201)
+    expect((await call(server.url, '/healthz')).status).toBe(200)
+  })
+})
+
+describe('requests no route takes', () => {
+  const auth = () => ({ authorization: `Bearer ${alice.token}` })
+
+  it('an unknown route: 404 not_found JSON', async () => {
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const reply = await call(server.url, '/api/chat/nothing/here', { method, headers: auth() })
+      expect(reply.status).toBe(404)
+      expect(reply.headers.get('content-type')).toContain('application/json')
+      expect(reply.body).toEqual({ error: { code: 'not_found', message: 'no such route' } })
+    }
+  })
+
+  it('a method the path does not take: 404 not_found JSON naming the route, with Allow', async () => {
+    const reply = await call(server.url, `/api/chat/rooms/${roomId}`, { method: 'PATCH', headers: auth() })
+    expect(reply.status).toBe(404)
+    expect(reply.headers.get('content-type')).toContain('application/json')
+    expect(reply.body.error.code).toBe('not_found')
+    expect(reply.body.error.message).toBe('no such route: PATCH /api/chat/rooms/{roomId}; this path takes GET, HEAD, DELETE, OPTIONS')
+    expect(reply.headers.get('allow')).toBe('GET, HEAD, DELETE, OPTIONS')
+    const put = await call(server.url, '/healthz', { method: 'PUT' })
+    expect(put.status).toBe(404)
+    expect(put.headers.get('allow')).toBe('GET, HEAD, OPTIONS')
+  })
+
+  it('OPTIONS on a known path: 204 with Allow and no CORS grant; on an unknown path: 404 JSON', async () => {
+    const known = await fetch(`${server.url}/api/chat/rooms`, { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } })
+    expect(known.status).toBe(204)
+    expect(known.headers.get('allow')).toBe('GET, HEAD, POST, OPTIONS')
+    expect(known.headers.get('access-control-allow-origin')).toBeNull()
+    const unknown = await call(server.url, '/api/chat/nothing', { method: 'OPTIONS' })
+    expect(unknown.status).toBe(404)
+    expect(unknown.body.error.code).toBe('not_found')
+  })
+
+  it('HEAD answers like GET without a body', async () => {
+    const head = await fetch(`${server.url}/api/chat/rooms/${roomId}`, { method: 'HEAD', headers: auth() })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-type')).toContain('application/json')
+    expect(await head.text()).toBe('')
+    const anonymous = await fetch(`${server.url}/api/chat/rooms/${roomId}`, { method: 'HEAD' })
+    expect(anonymous.status).toBe(401)
+    const unknown = await fetch(`${server.url}/api/chat/nothing`, { method: 'HEAD' })
+    expect(unknown.status).toBe(404)
+    expect(unknown.headers.get('content-type')).toContain('application/json')
+  })
+
+  it('HEAD of an event stream opens nothing: 404 with Allow: GET', async () => {
+    const [bob] = await newUsers(server.url, 1, 'header')
+    for (const path of ['/api/chat/stream', `/api/chat/rooms/${roomId}/subscribe`]) {
+      const head = await fetch(server.url + path, { method: 'HEAD', headers: { authorization: `Bearer ${bob!.token}` } })
+      expect(head.status).toBe(404)
+      expect(head.headers.get('content-type')).toContain('application/json')
+      expect(head.headers.get('allow')).toBe('GET, OPTIONS')
+    }
+    // A GET of the room stream would have joined this public room.
+    const room = await call(server.url, `/api/chat/rooms/${roomId}`, { token: bob!.token })
+    expect(room.body.participants.map((p: { id: number }) => p.id)).not.toContain(bob!.id)
+  })
+})
