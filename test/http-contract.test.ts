@@ -4,7 +4,7 @@
  * methods, HEAD and OPTIONS.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { connect } from 'node:net'
+import type { Socket } from 'bun'
 import { call, createRoom, newUsers, startServer, type TestServer, type TestUser } from './helpers'
 
 let server: TestServer
@@ -30,40 +30,58 @@ interface RawReply {
 /**
  * Writes `head`, then body bytes as fast as the socket takes them (chunk-framed when `chunked`)
  * until `bodyBytes` are out or the server closes the connection; resolves when it is closed.
+ * Bun.connect rather than node:net: a write into a connection the server has closed does not
+ * throw away the answer already received (node:net destroys the socket on EPIPE).
  */
 function rawRequest(head: string, bodyBytes: number, chunked = false): Promise<RawReply> {
+  const chunk = Buffer.alloc(64 * 1024, 'x')
+  const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
     const received: Buffer[] = []
     let sent = 0
+    let pending: Buffer | null = null
     let closed = false
-    const timer = setTimeout(() => {
-      socket.destroy()
-      reject(new Error(`the server did not close the connection (${sent} body bytes sent)`))
-    }, 5000)
-    socket.on('data', (data: Buffer) => received.push(data))
-    // The server closing while we still write shows up here (EPIPE, ECONNRESET): expected.
-    socket.on('error', () => {})
-    socket.on('close', () => {
-      closed = true
-      clearTimeout(timer)
-      const text = Buffer.concat(received).toString()
-      const [head = '', ...rest] = text.split('\r\n\r\n')
-      const [statusLine = '', ...lines] = head.split('\r\n')
-      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), sent })
-    })
-    socket.write(head)
-    const chunk = Buffer.alloc(64 * 1024, 'x')
-    const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
-    const pump = () => {
-      while (sent < bodyBytes && !closed) {
+    let ended = false
+    const pump = (socket: Socket) => {
+      while (!closed && sent < bodyBytes) {
+        const buffer = pending ?? frame
+        const written = socket.write(buffer)
+        if (written < 0) return
+        if (written < buffer.length) return void (pending = buffer.subarray(written))
+        pending = null
         sent += chunk.length
-        if (!socket.write(frame)) return void socket.once('drain', pump)
       }
-      if (chunked && !closed) socket.write('0\r\n\r\n')
+      if (chunked && !closed && !ended) {
+        ended = true
+        socket.write('0\r\n\r\n')
+      }
     }
-    pump()
+    const timer = setTimeout(() => reject(new Error(`the server did not close the connection (${sent} body bytes sent)`)), 5000)
+    Bun.connect({
+      hostname: '127.0.0.1',
+      port,
+      socket: {
+        open(socket) {
+          socket.write(head)
+          pump(socket)
+        },
+        drain: pump,
+        data(_socket, data) {
+          received.push(Buffer.from(data))
+        },
+        // The server closing while we still write shows up here (EPIPE, ECONNRESET): expected.
+        error() {},
+        close() {
+          closed = true
+          clearTimeout(timer)
+          const text = Buffer.concat(received).toString()
+          const [head = '', ...rest] = text.split('\r\n\r\n')
+          const [statusLine = '', ...lines] = head.split('\r\n')
+          const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+          resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), sent })
+        },
+      },
+    }).catch(reject)
   })
 }
 
