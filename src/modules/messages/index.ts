@@ -1,9 +1,24 @@
 import { Elysia, t } from 'elysia'
 import type { AuthPlugin } from '../auth/plugin'
+import { badRequest } from '../../errors'
 import { errors } from '../common/model'
 import { RoomParams } from '../rooms/model'
 import { EditMessageBody, HistoryQuery, Message, MessageParams, PostMessageBody, ReactionParams, ReadBody } from './model'
 import type { MessageService } from './service'
+
+/**
+ * The emoji as the client sent it: the path's last segment, strictly URL-decoded. The router's
+ * own decoding turns a malformed escape (`%E0%A4%A`) into U+FFFD, which would store a reaction
+ * nobody chose; here it is a 400.
+ */
+function emojiOf(request: Request): string {
+  const path = new URL(request.url).pathname
+  try {
+    return decodeURIComponent(path.slice(path.lastIndexOf('/') + 1))
+  } catch {
+    throw badRequest('emoji: malformed URL encoding')
+  }
+}
 
 export function messageRoutes({ messages, authPlugin }: { messages: MessageService; authPlugin: AuthPlugin }) {
   return new Elysia({ prefix: '/api/chat/rooms/:roomId', tags: ['messages'] })
@@ -65,7 +80,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         },
       },
     )
-    .put('/messages/:messageId/reactions/:emoji', ({ params, session }) => messages.react(params.roomId, params.messageId, session.user.id, params.emoji, true), {
+    .put('/messages/:messageId/reactions/:emoji', ({ params, request, session }) => messages.react(params.roomId, params.messageId, session.user.id, emojiOf(request), true), {
       auth: true,
       params: ReactionParams,
       response: { 200: Message, ...errors(400, 401, 403, 404) },
@@ -74,7 +89,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         description: 'Participants only. `emoji` (URL-encoded): 1-16 code points, no white space or control characters. Adding one the caller already gave changes nothing and sends no event.',
       },
     })
-    .delete('/messages/:messageId/reactions/:emoji', ({ params, session }) => messages.react(params.roomId, params.messageId, session.user.id, params.emoji, false), {
+    .delete('/messages/:messageId/reactions/:emoji', ({ params, request, session }) => messages.react(params.roomId, params.messageId, session.user.id, emojiOf(request), false), {
       auth: true,
       params: ReactionParams,
       response: { 200: Message, ...errors(400, 401, 403, 404) },

@@ -84,9 +84,9 @@ export const toMessage = (m: MessageRecord): Message => ({
   messageType: m.messageType,
   createdAt: iso(m.createdAt),
   clientMessageId: m.clientMessageId,
-  editedAt: m.editedAt == null ? null : iso(m.editedAt),
-  replyToId: m.replyToId ?? null,
-  mentions: m.mentions ?? [],
-  reactions: (m.reactions ?? []).map((r) => ({ emoji: r.emoji, count: r.userIds.length, userIds: r.userIds })),
+  editedAt: m.editedAt === null ? null : iso(m.editedAt),
+  replyToId: m.replyToId,
+  mentions: m.mentions,
+  reactions: m.reactions.map((r) => ({ emoji: r.emoji, count: r.userIds.length, userIds: r.userIds })),
   attachments: [],
 })

@@ -49,6 +49,6 @@ export const toRoom = (room: RoomSummary, participants: UserRecord[], online: Re
   participants: participants.map((u) => toUser(u, online)),
   lastMessage: room.lastMessage ? toMessage(room.lastMessage) : null,
   unreadCount: room.unreadCount,
-  mentionCount: room.mentionCount ?? 0,
-  notificationLevel: room.notificationLevel ?? (room.type === 'direct' ? 'all' : 'mentions'),
+  mentionCount: room.mentionCount,
+  notificationLevel: room.notificationLevel,
 })
