@@ -42,6 +42,11 @@ export async function seedWorld(url: string): Promise<FuzzWorld> {
     { roomId: vault, messageId: vaultIds[0]!, userId: keeper.id, q: secret },
     { roomId: 999_999, messageId: 999_999, userId: 999_999 },
   ]
+  const crossRoom = (roomId: number) => [
+    // A room of the caller's with another room's message: the message must stay out of reach.
+    { roomId, messageId: vaultIds[1]!, replyToId: vaultIds[1]!, userId: keeper.id },
+    { roomId, messageId: lobbyIds[1]!, replyToId: lobbyIds[1]!, userId: keeper.id },
+  ]
   const disposableTargets = [...targets]
   // Rooms of the caller: some for every operation, and others for the ones that delete or
   // leave, so that the first valid delete does not leave the rest of the run nothing to aim at.
@@ -49,6 +54,7 @@ export async function seedWorld(url: string): Promise<FuzzWorld> {
     const room = await createRoom(url, caller, { name: `play ${i}`, visibility: i % 4 === 0 ? 'public' : 'private', participantIds: i % 2 ? [other.id] : [] })
     const message = await post(url, caller, room.id, `hello @${other.username} from play ${i}`)
     ;(i < 4 ? targets : disposableTargets).push({ roomId: room.id, messageId: message.id, userId: i % 4 === 3 ? caller.id : other.id })
+    if (i % 4 === 1) (i < 4 ? targets : disposableTargets).push(...crossRoom(room.id))
   }
 
   const spareTokens: string[] = []
@@ -76,11 +82,14 @@ async function viewRoom(url: string, token: string, roomId: number): Promise<Roo
   return {
     room: { id, name, type, visibility, ownerId },
     participantIds: room.body.participants.map((p: { id: number }) => p.id).sort((a: number, b: number) => a - b),
-    messages: history.body.map(({ id, senderId, content, messageType, clientMessageId, createdAt, editedAt }: Record<string, unknown>) => ({
-      id, senderId, content, messageType, clientMessageId, createdAt, editedAt,
-    })),
+    messages: history.body,
   }
 }
+
+/** What no one but a message's sender changes (reactions are anyone's in the room). */
+const authored = ({ id, senderId, content, messageType, clientMessageId, createdAt, editedAt, replyToId }: Record<string, unknown>) => ({
+  id, senderId, content, messageType, clientMessageId, createdAt, editedAt, replyToId,
+})
 
 export async function snapshotWitness(url: string, world: FuzzWorld): Promise<WitnessSnapshot> {
   return { vault: await viewRoom(url, world.keeper.token, world.vault), lobby: await viewRoom(url, world.keeper.token, world.lobby) }
@@ -88,8 +97,9 @@ export async function snapshotWitness(url: string, world: FuzzWorld): Promise<Wi
 
 /**
  * What changed in the witness rooms that the caller could not have done: the vault exactly as
- * it was; the lobby with every earlier message unchanged, its owner's participation kept, and
- * only the caller's own messages (its JOIN, its posts) added.
+ * it was, messages whole (reactions too); the lobby with every earlier message as its sender
+ * wrote it, its owner's participation kept, and only the caller's own messages (its JOIN, its
+ * posts) added.
  */
 export function witnessChanges(before: WitnessSnapshot, after: WitnessSnapshot, callerId: number): string[] {
   const changes: string[] = []
@@ -99,7 +109,10 @@ export function witnessChanges(before: WitnessSnapshot, after: WitnessSnapshot, 
   for (const id of before.lobby.participantIds) if (!after.lobby.participantIds.includes(id)) changes.push(`lobby lost participant ${id}`)
   for (const id of after.lobby.participantIds) if (!before.lobby.participantIds.includes(id) && id !== callerId) changes.push(`lobby gained participant ${id}`)
   const afterById = new Map(after.lobby.messages.map((m) => [m.id, m]))
-  for (const m of before.lobby.messages) if (!same(m, afterById.get(m.id))) changes.push(`lobby message ${m.id}: ${JSON.stringify(m)} -> ${JSON.stringify(afterById.get(m.id))}`)
+  for (const m of before.lobby.messages) {
+    const now = afterById.get(m.id)
+    if (!now || !same(authored(m), authored(now))) changes.push(`lobby message ${m.id}: ${JSON.stringify(authored(m))} -> ${now ? JSON.stringify(authored(now)) : 'gone'}`)
+  }
   const beforeIds = new Set(before.lobby.messages.map((m) => m.id))
   for (const m of after.lobby.messages) if (!beforeIds.has(m.id) && m.senderId !== callerId) changes.push(`lobby message added by ${m.senderId}: ${JSON.stringify(m)}`)
   return changes

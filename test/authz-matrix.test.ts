@@ -1,0 +1,83 @@
+/**
+ * The authorization matrix (issue 9): every route of /swagger/json against every actor, in a
+ * public and in a private room, as API.md says (Identity, Rooms, Messages): no session -> 401;
+ * a private room the caller is not in -> 404 for every route under it, exactly like a room that
+ * does not exist; a public room is readable by anyone signed in, only participants write to
+ * it (others 403); owner-only routes 403 for everyone else.
+ *
+ * ADDING A ROUTE? Add one line to ROWS, keyed as /swagger/json spells it (`METHOD /path/{param}`).
+ * The test fails while a documented route has no row, and while a row names no route.
+ *   cells: anonymous outsider participant owner, in a public room | the same in a private room
+ *          (one group of four: the same for both). `201/200`: either status.
+ *   body:  the JSON a valid request sends, so the cell tests who may, not what is valid.
+ *   params: path values besides the defaults (roomId: the cell's room; messageId: a message of
+ *          the cell's participant in it; userId: a user who is no actor; emoji: 👍).
+ *   freshSession: for a route that ends the session it is sent with (each cell signs in anew).
+ * Each cell runs in a fresh room, so a row may delete or leave it. The actors are members, not
+ * admins: an /api/admin/* route is `401 403 403 403`. Routes still to come in the plan (files,
+ * search, administration, bots, push): give them their row when they reach /swagger/json,
+ * e.g. `'GET /api/chat/search': row('401 200 200 200')`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { startServer, type TestServer } from './helpers'
+import { checkRow, createMatrix, row, type Matrix, type Row } from './support/authz-matrix'
+import { fetchOperations } from './support/openapi-operations'
+
+const ROWS: Record<string, Row> = {
+  'GET /healthz':                                                       row('200 200 200 200'),
+  'GET /readyz':                                                        row('200 200 200 200'),
+  'GET /metrics':                                                       row('200 200 200 200'),
+  'POST /api/auth/register':                                            row('201 201 201 201', { body: (c) => ({ username: c.unique('authzreg'), password: 'password-123' }) }),
+  'POST /api/auth/login':                                               row('200 200 200 200', { body: (c) => ({ username: c.users.target.username, password: 'password-123' }) }),
+  'POST /api/auth/logout':                                              row('401 204 204 204', { freshSession: true }),
+  'GET /api/auth/me':                                                   row('401 200 200 200'),
+  'GET /api/chat/users':                                                row('401 200 200 200'),
+  'GET /api/chat/rooms':                                                row('401 200 200 200'),
+  'POST /api/chat/rooms':                                               row('401 201 201 201', { body: () => ({ name: 'new room' }) }),
+  'GET /api/chat/rooms/public':                                         row('401 200 200 200'),
+  'GET /api/chat/rooms/{roomId}':                                       row('401 200 200 200 | 401 404 200 200'),
+  'DELETE /api/chat/rooms/{roomId}':                                    row('401 403 403 204 | 401 404 403 204'),
+  'POST /api/chat/rooms/{roomId}/join':                                 row('401 200 200 200 | 401 404 200 200'),
+  'POST /api/chat/rooms/{roomId}/leave':                                row('401 403 204 204 | 401 404 204 204'),
+  'POST /api/chat/rooms/{roomId}/participants':                         row('401 403 403 200 | 401 404 403 200', { body: (c) => ({ userId: c.users.target.id }) }),
+  'PUT /api/chat/rooms/{roomId}/notifications':                         row('401 403 204 204 | 401 404 204 204', { body: () => ({ level: 'all' }) }),
+  'POST /api/chat/users/{userId}/rooms':                                row('401 201/200 201/200 201/200'),
+  'GET /api/chat/rooms/{roomId}/messages':                              row('401 200 200 200 | 401 404 200 200'),
+  'POST /api/chat/rooms/{roomId}/messages':                             row('401 403 201 201 | 401 404 201 201', { body: () => ({ content: 'hello' }) }),
+  'PATCH /api/chat/rooms/{roomId}/messages/{messageId}':                row('401 403 200 403 | 401 404 200 403', { body: () => ({ content: 'edited' }) }),
+  'DELETE /api/chat/rooms/{roomId}/messages/{messageId}':               row('401 403 204 204 | 401 404 204 204'),
+  'PUT /api/chat/rooms/{roomId}/messages/{messageId}/reactions/{emoji}':    row('401 403 200 200 | 401 404 200 200'),
+  'DELETE /api/chat/rooms/{roomId}/messages/{messageId}/reactions/{emoji}': row('401 403 200 200 | 401 404 200 200'),
+  'POST /api/chat/rooms/{roomId}/read':                                 row('401 403 204 204 | 401 404 204 204', { body: (c) => ({ messageId: c.messageId }) }),
+  'POST /api/chat/rooms/{roomId}/typing':                               row('401 403 204 204 | 401 404 204 204'),
+  'GET /api/chat/mentions':                                             row('401 200 200 200'),
+  'GET /api/chat/rooms/{roomId}/subscribe':                             row('401 200 200 200 | 401 404 200 200'),
+  'GET /api/chat/stream':                                               row('401 200 200 200'),
+}
+
+let server: TestServer
+let matrix: Matrix
+let documented: string[]
+
+beforeAll(async () => {
+  server = await startServer()
+  matrix = await createMatrix(server.url)
+  documented = (await fetchOperations(server.url)).map((op) => op.key)
+})
+afterAll(() => server?.stop())
+
+describe('authorization matrix', () => {
+  it('has one row for every documented route, and no row without a route', () => {
+    expect({ routesWithoutRow: documented.filter((k) => !(k in ROWS)), rowsWithoutRoute: Object.keys(ROWS).filter((k) => !documented.includes(k)) }).toEqual({
+      routesWithoutRow: [],
+      rowsWithoutRoute: [],
+    })
+  })
+
+  for (const [key, spec] of Object.entries(ROWS)) {
+    it(key, async () => {
+      const mismatch = await checkRow(server.url, matrix, key, spec)
+      if (mismatch) throw new Error(`cells that do not hold:\n${mismatch}`)
+    })
+  }
+})

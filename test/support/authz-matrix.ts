@@ -1,0 +1,164 @@
+/**
+ * The machinery of test/authz-matrix.test.ts: actors, a fresh room per cell, the cell notation,
+ * and sending one request per cell. Rows live in the test file; this file reads and runs them.
+ */
+import { call, createRoom, newUser, post, type TestUser } from '../helpers'
+import { fillPath, pathParams } from './openapi-operations'
+
+/** The columns of a row, in order. */
+export const ACTORS = ['anonymous', 'outsider', 'participant', 'owner'] as const
+export type Actor = (typeof ACTORS)[number]
+export type RoomKind = 'public' | 'private'
+
+export interface Users {
+  /** Owns every cell's room. */
+  owner: TestUser
+  /** In the public rooms only (joined), and in the private rooms only (added by the owner). */
+  publicParticipant: TestUser
+  privateParticipant: TestUser
+  /** Signed in, in no room of the matrix. */
+  outsider: TestUser
+  /** Someone to add to a room or talk to, never an actor. */
+  target: TestUser
+}
+
+/** What a row's request may name: the cell's fresh room and its two messages, the users. */
+export interface Cell {
+  actor: Actor
+  kind: RoomKind
+  roomId: number
+  /** Posted by the cell's participant (so "sender" and "owner" differ). */
+  messageId: number
+  /** Posted by the owner. */
+  ownerMessageId: number
+  users: Users
+  /** A name no one has used yet, for accounts a row creates. */
+  unique(prefix: string): string
+  /** Sends the request to this room instead (a room that does not exist), whatever the row says. */
+  roomIdOverride?: number
+}
+
+export interface Row {
+  /**
+   * Statuses for anonymous, outsider, participant and owner in a public room, then `|` and the
+   * same in a private room: `401 200 200 200 | 401 404 200 200`. One group of four stands for
+   * both. `201/200`: either status.
+   */
+  cells: string
+  /** The JSON body (default: none). */
+  body?: (cell: Cell) => unknown
+  /** Path values; `roomId`, `messageId` and `userId` (the target) default from the cell, `emoji` to 👍. */
+  params?: (cell: Cell) => Record<string, string | number>
+  /** Sign the actor in afresh for the request: the route ends the session it is sent with. */
+  freshSession?: boolean
+}
+
+export const row = (cells: string, options: Omit<Row, 'cells'> = {}): Row => ({ cells, ...options })
+
+const KINDS: RoomKind[] = ['public', 'private']
+
+/** The expected statuses of a row by room kind and actor (each a set of allowed statuses). */
+export function parseCells(cells: string): Record<RoomKind, number[][]> {
+  const groups = cells.split('|').map((g) => g.trim().split(/\s+/).map((c) => c.split('/').map(Number)))
+  if (groups.length > 2 || groups.some((g) => g.length !== ACTORS.length || g.flat().some((s) => !Number.isInteger(s)))) {
+    throw new Error(`bad cells "${cells}": one or two groups of ${ACTORS.length} statuses (${ACTORS.join(', ')}), split by |`)
+  }
+  return { public: groups[0]!, private: groups[1] ?? groups[0]! }
+}
+
+const PASSWORD = 'password-123'
+let seq = 0
+
+export interface Matrix {
+  users: Users
+  /** A room that existed and was deleted: what a private room must look like to an outsider. */
+  goneRoomId: number
+}
+
+export async function createMatrix(url: string): Promise<Matrix> {
+  // The first account is the admin: made here and left out, so no actor is one.
+  await newUser(url, 'authzroot')
+  const users: Users = {
+    owner: await newUser(url, 'authzowner'),
+    publicParticipant: await newUser(url, 'authzpub'),
+    privateParticipant: await newUser(url, 'authzpriv'),
+    outsider: await newUser(url, 'authzout'),
+    target: await newUser(url, 'authztarget'),
+  }
+  const gone = await freshRoom(url, users, 'private')
+  const deleted = await call(url, `/api/chat/rooms/${gone.roomId}`, { method: 'DELETE', token: users.owner.token })
+  if (deleted.status !== 204) throw new Error(`delete: ${deleted.status}`)
+  return { users, goneRoomId: gone.roomId }
+}
+
+async function freshRoom(url: string, users: Users, kind: RoomKind) {
+  const participant = kind === 'public' ? users.publicParticipant : users.privateParticipant
+  const room = await createRoom(url, users.owner, { name: `authz ${kind}`, visibility: kind, participantIds: kind === 'private' ? [participant.id] : [] })
+  if (kind === 'public') {
+    const joined = await call(url, `/api/chat/rooms/${room.id}/join`, { method: 'POST', token: participant.token })
+    if (joined.status !== 200) throw new Error(`join: ${joined.status} ${JSON.stringify(joined.body)}`)
+  }
+  const ownerMessage = await post(url, users.owner, room.id, 'from the owner')
+  const message = await post(url, participant, room.id, 'from the participant')
+  return { roomId: room.id, messageId: message.id, ownerMessageId: ownerMessage.id }
+}
+
+async function tokenOf(url: string, cell: Cell, fresh: boolean): Promise<string | undefined> {
+  const user = { anonymous: undefined, outsider: cell.users.outsider, owner: cell.users.owner, participant: cell.kind === 'public' ? cell.users.publicParticipant : cell.users.privateParticipant }[cell.actor]
+  if (!user || !fresh) return user?.token
+  const res = await call(url, '/api/auth/login', { body: { username: user.username, password: PASSWORD } })
+  if (res.status !== 200) throw new Error(`login ${user.username}: ${res.status}`)
+  return res.body.token
+}
+
+/** Sends one cell's request and answers its status and body (a stream is dropped at its headers). */
+async function runCell(url: string, method: string, template: string, spec: Row, cell: Cell): Promise<{ status: number; body: string }> {
+  const defaults: Record<string, string | number> = { roomId: cell.roomId, messageId: cell.messageId, userId: cell.users.target.id, emoji: '👍' }
+  const values = { ...defaults, ...spec.params?.(cell), ...(cell.roomIdOverride ? { roomId: cell.roomIdOverride } : {}) }
+  const path = fillPath(template, Object.fromEntries(pathParams(template).map((name) => [name, encodeURIComponent(String(values[name]))])))
+  const token = await tokenOf(url, cell, spec.freshSession ?? false)
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
+  const body = spec.body?.(cell)
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  const abort = new AbortController()
+  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: abort.signal })
+  if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    abort.abort()
+    return { status: res.status, body: '' }
+  }
+  return { status: res.status, body: await res.text() }
+}
+
+/**
+ * Runs every cell of a row, each in a fresh room, and answers what does not hold: statuses as
+ * two aligned lines (expected, then actual), and any 404 of a private room whose body differs
+ * from the same request's on a room that does not exist (which would tell the room is there).
+ * Null when every cell holds.
+ */
+export async function checkRow(url: string, matrix: Matrix, key: string, spec: Row): Promise<string | null> {
+  const [method, template] = key.split(' ') as [string, string]
+  const expected = parseCells(spec.cells)
+  const actual: Record<RoomKind, number[]> = { public: [], private: [] }
+  const tells: string[] = []
+  await Promise.all(
+    KINDS.flatMap((kind) =>
+      ACTORS.map(async (actor, i) => {
+        const room = await freshRoom(url, matrix.users, kind)
+        const cell: Cell = { actor, kind, ...room, users: matrix.users, unique: (prefix) => `${prefix}_${Date.now().toString(36)}_${++seq}` }
+        const reply = await runCell(url, method, template, spec, cell)
+        actual[kind][i] = reply.status
+        if (kind === 'private' && reply.status === 404 && template.includes('{roomId}')) {
+          const none = await runCell(url, method, template, spec, { ...cell, roomIdOverride: matrix.goneRoomId })
+          if (none.body !== reply.body) tells.push(`  ${actor}: 404 ${reply.body} where a room that does not exist answers ${none.status} ${none.body}`)
+        }
+      }),
+    ),
+  )
+  const holds = KINDS.every((kind) => actual[kind].every((status, i) => expected[kind][i]!.includes(status)))
+  if (holds && tells.length === 0) return null
+  const line = (f: (i: number) => string) => ACTORS.map((_, i) => f(i).padEnd(11)).join(' ')
+  const want = KINDS.map((k) => line((i) => expected[k][i]!.join('/'))).join(' | ')
+  const got = KINDS.map((k) => line((i) => String(actual[k][i]))).join(' | ')
+  const header = KINDS.map(() => ACTORS.map((a) => a.padEnd(11)).join(' ')).join(' | ')
+  return [`${key}`, `           ${header}`, `  expected ${want}`, `  actual   ${got}`, ...tells].join('\n')
+}
