@@ -114,7 +114,7 @@ async function tokenOf(url: string, cell: Cell, fresh: boolean): Promise<string 
 /** Sends one cell's request and answers its status and body (a stream is dropped at its headers). */
 async function runCell(url: string, method: string, template: string, spec: Row, cell: Cell): Promise<{ status: number; body: string }> {
   const defaults: Record<string, string | number> = { roomId: cell.roomId, messageId: cell.messageId, userId: cell.users.target.id, emoji: '👍' }
-  const values = { ...defaults, ...spec.params?.(cell), ...(cell.roomIdOverride ? { roomId: cell.roomIdOverride } : {}) }
+  const values: Record<string, string | number> = { ...defaults, ...spec.params?.(cell), ...(cell.roomIdOverride ? { roomId: cell.roomIdOverride } : {}) }
   const path = fillPath(template, Object.fromEntries(pathParams(template).map((name) => [name, encodeURIComponent(String(values[name]))])))
   const token = await tokenOf(url, cell, spec.freshSession ?? false)
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
