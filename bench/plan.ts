@@ -39,13 +39,15 @@ export interface StartupPlan {
   runs: number
 }
 
-export const SCENARIOS = ['fanout', 'ingest', 'idle', 'history', 'startup'] as const
+export const SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'history', 'startup'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Plan {
   /** Interleaved rounds of fanout, ingest and idle per target; see rounds.ts. */
   rounds: number
   fanout: FanoutPlan
+  /** Fan-out of edits and reactions: `messages` is the number of changes. */
+  changes: FanoutPlan
   ingest: IngestPlan
   idle: IdlePlan
   history: HistoryPlan
@@ -55,6 +57,7 @@ export interface Plan {
 export const FULL: Plan = {
   rounds: 3,
   fanout: { subscribers: 1000, streamsPerUser: 100, messages: 500, rate: 200, drainMs: 15_000 },
+  changes: { subscribers: 1000, streamsPerUser: 100, messages: 500, rate: 200, drainMs: 15_000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 10_000, drainMs: 15_000 },
   idle: { streams: 5000, streamsPerUser: 500, settleMs: 2000 },
   history: { messages: 1_000_000, rooms: 1000, readerRooms: 50, samples: 2000, limit: 50 },
@@ -64,6 +67,7 @@ export const FULL: Plan = {
 export const QUICK: Plan = {
   rounds: 1,
   fanout: { subscribers: 200, streamsPerUser: 100, messages: 100, rate: 200, drainMs: 5000 },
+  changes: { subscribers: 200, streamsPerUser: 100, messages: 100, rate: 200, drainMs: 5000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 3000, drainMs: 5000 },
   idle: { streams: 500, streamsPerUser: 250, settleMs: 500 },
   history: { messages: 100_000, rooms: 100, readerRooms: 50, samples: 300, limit: 50 },

@@ -55,6 +55,18 @@ const ROWS: Row[] = [
   zero('fanout', 'failedPosts', 'failed posts'),
   { scenario: 'fanout', key: 'serverCpuPercent', label: 'server CPU busy (% of its core)', decimals: 0 },
   { scenario: 'fanout', key: 'loadCpuPercent', label: 'load generator CPU (% of its core)', decimals: 0 },
+  { scenario: 'changes', key: 'deliveriesPerSecond', label: 'deliveries/s', decimals: 0 },
+  { scenario: 'changes', key: 'latencyP50', label: 'delivery latency p50 (ms)', decimals: 2 },
+  { scenario: 'changes', key: 'latencyP99', label: 'delivery latency p99 (ms)', decimals: 2, target: '< 30 ms', met: ours => ours < 30 },
+  { scenario: 'changes', key: 'cpuPerDeliveryUs', label: 'server CPU per delivery (µs)', decimals: 2 },
+  {
+    scenario: 'changes', key: 'cpuPerDeliveryVsFanout', label: 'CPU per delivery / fanout\'s (new messages)', decimals: 2,
+    target: '<= 1.5', met: ours => ours <= 1.5,
+  },
+  zero('changes', 'missing', 'missing deliveries'),
+  zero('changes', 'duplicate', 'duplicate deliveries'),
+  zero('changes', 'failedPosts', 'failed changes'),
+  { scenario: 'changes', key: 'serverCpuPercent', label: 'server CPU busy (% of its core)', decimals: 0 },
   {
     scenario: 'ingest', key: 'acceptedPerSecond', label: 'accepted messages/s', decimals: 0,
     target: '>= 0.7x floor', met: (ours, floor) => ours >= 0.7 * floor,
@@ -96,16 +108,19 @@ export const COUNTS = new Set(ROWS.filter(row => row.mustBeZero).map(row => row.
 
 export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
   const n = (value: number) => value.toLocaleString('en-US')
-  const { fanout, ingest, idle, history, startup } = plan
+  const { fanout, changes, ingest, idle, history, startup } = plan
   return {
     fanout: `fanout: ${n(fanout.subscribers)} subscribers in one room, ${n(fanout.messages)} messages posted at ${fanout.rate}/s`,
+    changes:
+      `changes: ${n(changes.subscribers)} subscribers in one room, ${n(changes.messages)} edits and reactions at ${changes.rate}/s, ` +
+      'one message each (ours only: the floor has no edits)',
     ingest: `ingest: ${ingest.posters} concurrent posters for ${ingest.durationMs / 1000} s, ${ingest.listeners} listeners`,
     idle: `idle: ${n(idle.streams)} idle streams`,
     history:
-      `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms, pages of ${history.limit}, ` +
+      `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms (every tenth a reply with a reaction), pages of ${history.limit}, ` +
       `room list of a user in ${history.readerRooms} rooms, ${n(history.samples)} requests each`,
     startup: `startup: best of ${startup.runs} starts; the history database is the one above`,
-    rounds: `fanout, ingest, idle: ${plan.rounds === 1 ? 'one round' : `the best of ${plan.rounds} interleaved rounds (least server CPU or memory per unit)`}`,
+    rounds: `fanout, changes, ingest, idle: ${plan.rounds === 1 ? 'one round' : `the best of ${plan.rounds} interleaved rounds (least server CPU or memory per unit)`}`,
   }
 }
 

@@ -10,6 +10,7 @@ import { COUNTS, type Outcome } from './report'
 
 const STEADIEST: Record<Exclude<LoadScenario, 'history'>, string> = {
   fanout: 'cpuPerDeliveryUs',
+  changes: 'cpuPerDeliveryUs',
   ingest: 'cpuPerMessageUs',
   idle: 'rssPerStreamKiB',
 }

@@ -32,7 +32,7 @@ const targets: Target[] = only ? [TARGETS[only]] : [TARGETS.ours, TARGETS.floor]
 /** Bounds each load generator; a hung one is killed and its scenario reported as an error. */
 const LOAD_TIMEOUT_MS = quick ? 30_000 : 120_000
 /** Each on its own new database, in rounds; history and startup share the seeded one. */
-const ROUNDED_SCENARIOS = ['fanout', 'ingest', 'idle'] as const
+const ROUNDED_SCENARIOS = ['fanout', 'changes', 'ingest', 'idle'] as const
 
 const log = (message: string) => console.error(message)
 
@@ -61,7 +61,7 @@ async function measure(target: Target, scenario: LoadScenario, databasePath: str
 type Rounds = Partial<Record<Scenario, Partial<Record<TargetName, Outcome[]>>>>
 
 async function runAll(workDir: string): Promise<{ results: Results; rounds: Rounds }> {
-  const results: Results = { fanout: {}, ingest: {}, idle: {}, history: {}, startup: {} }
+  const results: Results = { fanout: {}, changes: {}, ingest: {}, idle: {}, history: {}, startup: {} }
   const rounds: Rounds = {}
   const ready = new Map<TargetName, string | undefined>()
   for (const target of targets) {
@@ -77,13 +77,14 @@ async function runAll(workDir: string): Promise<{ results: Results; rounds: Roun
     const outcomes: Partial<Record<TargetName, Outcome[]>> = (rounds[scenario] = {})
     for (let round = 1; round <= plan.rounds; round++) {
       const label = plan.rounds > 1 ? `${scenario} (round ${round} of ${plan.rounds})` : scenario
-      for (const target of targets) {
+      for (const target of targets.filter(t => t.runs(scenario))) {
         const databasePath = join(workDir, `${scenario}-${target.name}-${round}.db`)
         ;(outcomes[target.name] ??= []).push(await run(label, target, () => measure(target, scenario, databasePath)))
       }
     }
-    for (const target of targets) results[scenario][target.name] = bestRound(scenario, outcomes[target.name]!)
+    for (const target of targets.filter(t => t.runs(scenario))) results[scenario][target.name] = bestRound(scenario, outcomes[target.name]!)
   }
+  relateChangesToFanout(results)
   for (const target of targets) {
     const databasePath = join(workDir, `history-${target.name}.db`)
     let seeding: Promise<void> | undefined
@@ -102,6 +103,14 @@ async function runAll(workDir: string): Promise<{ results: Results; rounds: Roun
     }
   }
   return { results, rounds }
+}
+
+/** A change's delivery cost against a new message's, both measured in this run. */
+function relateChangesToFanout(results: Results) {
+  const changes = results.changes.ours
+  const fanout = results.fanout.ours
+  if (!changes || 'error' in changes || !fanout || 'error' in fanout) return
+  changes.cpuPerDeliveryVsFanout = changes.cpuPerDeliveryUs! / fanout.cpuPerDeliveryUs!
 }
 
 const loadAverage = () => readFileSync('/proc/loadavg', 'utf8').split(' ')[0]

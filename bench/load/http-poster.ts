@@ -1,5 +1,5 @@
 /**
- * One keep-alive HTTP/1.1 connection on a raw socket, one POST at a time. On this kind of
+ * One keep-alive HTTP/1.1 connection on a raw socket, one request at a time. On this kind of
  * machine fetch costs the load generator more per request than the floor spends answering
  * it, so an ingest driven by fetch would measure the client; this costs one write and one
  * read per request.
@@ -8,6 +8,8 @@
 export interface Poster {
   /** Sends the POST and resolves with the response's status once its body has arrived. */
   post(path: string, body: string): Promise<number>
+  /** The same for any method (PATCH, PUT, DELETE); no body when `body` is undefined. */
+  send(method: string, path: string, body?: string): Promise<number>
   close(): void
 }
 
@@ -53,15 +55,17 @@ export async function connectPoster(port: number, headers: Record<string, string
     },
   })
 
+  const send = (method: string, path: string, body = '') => {
+    const { promise, resolve, reject } = Promise.withResolvers<number>()
+    pending = { resolve, reject }
+    const request = `${method} ${path} HTTP/1.1\r\n${fixed}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+    // A request of a few hundred bytes on an idle connection always fits the socket buffer.
+    if (socket.write(request) < Buffer.byteLength(request)) reject(new Error('request only partly written'))
+    return promise
+  }
   return {
-    post(path, body) {
-      const { promise, resolve, reject } = Promise.withResolvers<number>()
-      pending = { resolve, reject }
-      const request = `POST ${path} HTTP/1.1\r\n${fixed}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-      // A request of a few hundred bytes on an idle connection always fits the socket buffer.
-      if (socket.write(request) < Buffer.byteLength(request)) reject(new Error('request only partly written'))
-      return promise
-    },
+    post: (path, body) => send('POST', path, body),
+    send,
     close: () => socket.end(),
   }
 }
@@ -74,14 +78,16 @@ export async function connectPoster(port: number, headers: Record<string, string
 export async function connectPosterPool(port: number, headers: Record<string, string>, size: number): Promise<Poster> {
   const idle = await Promise.all(Array.from({ length: size }, () => connectPoster(port, headers)))
   const all = [...idle]
+  const send = async (method: string, path: string, body?: string) => {
+    const poster = idle.pop() ?? (await connectPoster(port, headers))
+    if (!all.includes(poster)) all.push(poster)
+    const status = await poster.send(method, path, body)
+    idle.push(poster) // a failed connection threw above and is not reused
+    return status
+  }
   return {
-    async post(path, body) {
-      const poster = idle.pop() ?? (await connectPoster(port, headers))
-      if (!all.includes(poster)) all.push(poster)
-      const status = await poster.post(path, body)
-      idle.push(poster) // a failed connection threw above and is not reused
-      return status
-    },
+    post: (path, body) => send('POST', path, body),
+    send,
     close() {
       for (const poster of all) poster.close()
     },

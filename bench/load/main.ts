@@ -4,7 +4,7 @@
  * an event loop or a CPU.
  */
 import { TARGETS } from '../targets'
-import { fanout } from './fanout'
+import { changes, fanout } from './fanout'
 import { history } from './history'
 import { idle } from './idle'
 import { ingest } from './ingest'
@@ -13,6 +13,7 @@ import type { Figures, LoadContext, LoadJob, LoadScenario } from './job'
 // The plan's shape was chosen by run.ts for this scenario; each runner takes its own part.
 const SCENARIOS: Record<LoadScenario, (context: LoadContext, params: never) => Promise<Figures>> = {
   fanout,
+  changes,
   ingest,
   idle,
   history,

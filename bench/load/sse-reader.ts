@@ -2,7 +2,8 @@
  * A lean Server-Sent Events client on a raw TCP socket. Bun's fetch allows 256 requests in
  * flight and costs far more per event than the servers under test, so thousands of streams
  * need this: it writes a plain HTTP/1.1 GET, undoes the chunked framing itself and hands each
- * `message` event's id and data line to the caller as text, without parsing the JSON.
+ * event of one type (`message` unless told) to the caller as its id and data line, as text,
+ * without parsing the JSON.
  *
  * Bytes are read as latin1 so string offsets equal byte offsets (chunk sizes count bytes);
  * the fields the bench looks at are ASCII.
@@ -16,6 +17,8 @@ export interface SseOptions {
   path: string
   headers?: Record<string, string>
   onMessage?: OnMessage
+  /** The event type handed to onMessage; default `message`. */
+  event?: string
 }
 
 export interface SseStream {
@@ -28,7 +31,7 @@ export interface SseStream {
 export function openSse(options: SseOptions): Promise<SseStream> {
   const { promise: opened, resolve: open, reject: fail } = Promise.withResolvers<SseStream>()
   const { promise: closed, resolve: close } = Promise.withResolvers<void>()
-  const parser = createParser(options.onMessage)
+  const parser = createParser(options.onMessage, options.event ?? 'message')
   let head = ''
   let body = false
 
@@ -88,7 +91,7 @@ export function openSse(options: SseOptions): Promise<SseStream> {
   return opened
 }
 
-function createParser(onMessage: OnMessage | undefined) {
+function createParser(onMessage: OnMessage | undefined, wanted: string) {
   let framing = '' // an incomplete chunk-size line
   let due = 0 // payload bytes still to come in the current chunk
   let skip = 0 // bytes of the CRLF after a chunk still to come
@@ -137,7 +140,7 @@ function createParser(onMessage: OnMessage | undefined) {
       else if (events.startsWith('event: ', line)) type = events.slice(line + 7, eol)
       line = eol + 1
     }
-    if (type === 'message' && data !== undefined) onMessage!(id, data, receivedAt)
+    if (type === wanted && data !== undefined) onMessage!(id, data, receivedAt)
   }
 
   return {

@@ -33,11 +33,37 @@ export function readBenchContent(data: string, into: { seq: number; sentAt: numb
   into.sentAt = integerAt(data, seq.end + 1).value / 1000
 }
 
+/**
+ * A bench reaction: `<seq>:<send time in µs>`, within the 16 code points an emoji may have
+ * (seqs up to 9,999 sent in a load process younger than 16 minutes).
+ */
+export function benchReaction(seq: number, sentAt: number): string {
+  const emoji = `${seq}:${Math.round(sentAt * 1000)}`
+  if (emoji.length > 16) throw new Error(`bench reaction ${emoji} is longer than an emoji may be`)
+  return emoji
+}
+
+const REACTION_MARK = '"emoji":"'
+
+/**
+ * The change a `message-updated` event carries: an edit's content or the newest reaction
+ * (reactions keep the order of first use, so it is the last one), whichever has the larger seq.
+ */
+export function readBenchUpdate(data: string, into: { seq: number; sentAt: number }): void {
+  readBenchContent(data, into)
+  const at = data.lastIndexOf(REACTION_MARK)
+  if (at < 0) return
+  const seq = integerAt(data, at + REACTION_MARK.length)
+  if (seq.value <= into.seq) return
+  into.seq = seq.value
+  into.sentAt = integerAt(data, seq.end + 1).value / 1000
+}
+
 /** Opens `count` streams, at most `concurrency` connecting at once; all or none. */
 export async function openStreams(
   count: number,
   concurrency: number,
-  stream: (i: number) => { port: number; path: string; headers: Record<string, string>; onMessage?: OnMessage },
+  stream: (i: number) => { port: number; path: string; headers: Record<string, string>; onMessage?: OnMessage; event?: string },
 ): Promise<SseStream[]> {
   const streams: SseStream[] = []
   let next = 0

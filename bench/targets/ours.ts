@@ -23,6 +23,7 @@ async function register(base: string): Promise<Identity> {
 
 export const ours: Target = {
   name: 'ours',
+  runs: () => true,
   env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', RATE_LIMIT_AUTH_PER_MINUTE: '0', MAX_STREAMS_PER_USER: '0', LOG_LEVEL: 'warn' },
 
   async executable() {
@@ -41,6 +42,10 @@ export const ours: Target = {
     const room = db.query(`INSERT INTO rooms (id, name, type, visibility, owner_id, created_at) VALUES (?, ?, 'group', 'public', 1, ?)`)
     const member = db.query('INSERT INTO participants (room_id, user_id, joined_at) VALUES (?, 1, ?)')
     const message = db.query(`INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at) VALUES (?, ?, 1, ?, 'MESSAGE', ?)`)
+    // Every tenth message answers the one before it in its room and carries a reaction, as the
+    // table and the row's JSON copy hold it: pages then read replies and reactions too.
+    const reply = db.query(`INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at, reply_to_id, reactions) VALUES (?, ?, 1, ?, 'MESSAGE', ?, ?, '[{"emoji":"👍","userIds":[1]}]')`)
+    const reaction = db.query(`INSERT INTO reactions (message_id, emoji, user_id) VALUES (?, '👍', 1)`)
     db.transaction(() => {
       // Nobody logs in as the seeding owner: the hash only has to be present.
       user.run(`seed${RUN}`, 'seed', 'not-a-hash', now)
@@ -48,7 +53,15 @@ export const ours: Target = {
         room.run(id, `room ${id}`, now)
         member.run(id, now)
       }
-      for (let k = 1; k <= shape.messages; k++) message.run(k, seededRoom(k, shape), seededContent(k), seededTime(k, shape, now))
+      for (let k = 1; k <= shape.messages; k++) {
+        const args = [k, seededRoom(k, shape), seededContent(k), seededTime(k, shape, now)] as const
+        if (k % 10 !== 0 || k <= shape.rooms) {
+          message.run(...args)
+          continue
+        }
+        reply.run(...args, k - shape.rooms)
+        reaction.run(k)
+      }
     })()
     db.close()
   },

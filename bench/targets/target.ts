@@ -1,3 +1,5 @@
+import type { Scenario } from '../plan'
+
 /**
  * A server the bench measures. The load generator speaks one dialect to every target (the
  * paths and event format of API.md); an adapter only says how to build and start its server,
@@ -29,6 +31,8 @@ export interface HistoryQueries {
 
 export interface Target {
   name: TargetName
+  /** Whether this server can run the scenario (the floor only posts: it has no edits or reactions). */
+  runs(scenario: Scenario): boolean
   /** Builds the server if needed; the executable to start. */
   executable(): Promise<string>
   /** Environment beyond PORT, HOST and DATABASE_PATH. */
