@@ -6,90 +6,35 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { browserUnavailable, launchBrowser } from './support/browser'
+import type { Browser, Page } from 'playwright-core'
+import {
+  browserUnavailable,
+  call,
+  directRoom,
+  expectNoPageErrors,
+  launchBrowser,
+  newContext,
+  openPage,
+  PASSWORD,
+  register,
+  signedIn,
+  uniqueName,
+  type Account,
+} from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web client tests: ${unavailable}`)
 
 const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
-const PASSWORD = 'correct horse battery'
-// Waits for something the page should show; generous for a loaded CI machine, still bounded.
-const UI_TIMEOUT_MS = 8_000
-
-interface Account {
-  id: number
-  username: string
-  displayName: string
-  token: string
-}
 
 interface Message {
   id: number
   content: string
 }
 
-let counter = 0
-/** Usernames unique per run, since a server's database outlives a single test. */
-const uniqueName = (base: string) => `${base}${Date.now().toString(36)}${(counter += 1)}`
-
-async function call<T>(server: ServerProcess, method: string, path: string, token?: string, body?: unknown): Promise<T> {
-  const response = await fetch(server.url + path, {
-    method,
-    headers: {
-      ...(token ? { Authorization: `Bearer ${token}` } : {}),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })
-  if (!response.ok) throw new Error(`${method} ${path} -> ${response.status} ${await response.text()}`)
-  return (response.status === 204 ? undefined : await response.json()) as T
-}
-
-async function register(server: ServerProcess, base: string, displayName?: string): Promise<Account> {
-  const username = uniqueName(base)
-  const { user, token } = await call<{ user: { id: number; displayName: string }; token: string }>(
-    server,
-    'POST',
-    '/api/auth/register',
-    undefined,
-    { username, password: PASSWORD, displayName },
-  )
-  return { id: user.id, username, displayName: user.displayName, token }
-}
-
 const post = (server: ServerProcess, account: Account, roomId: number, content: string) =>
   call<Message>(server, 'POST', `/api/chat/rooms/${roomId}/messages`, account.token, { content })
-
-const directRoom = (server: ServerProcess, from: Account, to: Account) =>
-  call<{ id: number }>(server, 'POST', `/api/chat/users/${to.id}/rooms`, from.token)
-
-// Uncaught exceptions in any page: every test ends with none.
-const pageErrors: string[] = []
-
-/** A fresh browser profile (cookie jar) at desktop size, watched for page errors. */
-async function newContext(browser: Browser, server: ServerProcess): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
-  context.setDefaultTimeout(UI_TIMEOUT_MS)
-  context.on('weberror', (error) => pageErrors.push(error.error().message))
-  return context
-}
-
-/** A browser context signed in as `account` (through the API, which sets the cookie). */
-async function signedIn(browser: Browser, server: ServerProcess, account: Account) {
-  const context = await newContext(browser, server)
-  const login = await context.request.post('/api/auth/login', { data: { username: account.username, password: PASSWORD } })
-  expect(login.status()).toBe(200)
-  return context
-}
-
-async function openPage(context: BrowserContext, path = '/'): Promise<Page> {
-  const page = await context.newPage()
-  await page.goto(path)
-  await page.locator('.sidebar').waitFor()
-  return page
-}
 
 const room = (page: Page, roomId: number) => page.locator(`.room[data-room-id="${roomId}"]`)
 const badge = (page: Page, roomId: number) => room(page, roomId).locator('.badge')
@@ -119,10 +64,7 @@ describe.skipIf(unavailable !== null)('web client', () => {
     await server?.stop()
   })
 
-  afterEach(() => {
-    const errors = pageErrors.splice(0)
-    expect(errors).toEqual([])
-  })
+  afterEach(expectNoPageErrors)
 
   it('is served with a strict content security policy and runs under it', async () => {
     const response = await fetch(server.url + '/')

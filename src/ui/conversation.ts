@@ -4,7 +4,8 @@ import { createComposer } from './composer.ts'
 import { errorLine, openDialog } from './dialogs/dialog.ts'
 import { h } from './dom.ts'
 import { directPeer, roomTitle } from './format.ts'
-import { backIcon, bellIcon, hashIcon, leaveIcon, lockIcon } from './icons.ts'
+import { backIcon, bellIcon, checkIcon, hashIcon, leaveIcon, lockIcon } from './icons.ts'
+import { openMenu } from './menu.ts'
 import { createMessageList } from './message-list.ts'
 import type { PendingMessage } from './message-item.ts'
 import { openReactionPicker } from './reaction-picker.ts'
@@ -25,6 +26,17 @@ export interface ConversationOptions {
 }
 
 const CATCH_UP_PAGE = 200
+const LEVELS: [NotificationLevel, string][] = [
+  ['all', 'All messages'],
+  ['mentions', 'Mentions'],
+  ['none', 'Nothing'],
+]
+// The menu's unchosen levels keep their labels in line with the chosen one's check mark.
+const blankIcon = () => {
+  const svg = checkIcon()
+  svg.classList.add('icon--blank')
+  return svg
+}
 
 /** The open room: its header, history, typing line and message box. */
 export function createConversation(options: ConversationOptions) {
@@ -171,17 +183,31 @@ export function createConversation(options: ConversationOptions) {
     { type: 'button', class: 'icon-button', 'aria-label': 'Leave room', title: 'Leave room', onclick: () => room && options.leave(room) },
     leaveIcon(),
   )
-  const level: HTMLSelectElement = h(
-    'select',
+  const levelText = h('span', { class: 'notify__level' })
+  const notify: HTMLButtonElement = h(
+    'button',
     {
-      class: 'notify__select',
-      'aria-label': 'Notifications',
+      type: 'button',
+      class: 'notify',
+      'aria-haspopup': 'menu',
       title: 'Notifications',
-      onchange: () => room && options.setLevel(room, level.value as NotificationLevel),
+      onclick: () => {
+        const current = room
+        if (!current) return
+        openMenu(
+          notify,
+          'Notifications',
+          LEVELS.map(([value, label]) => ({
+            label,
+            icon: value === current.notificationLevel ? checkIcon : blankIcon,
+            checked: value === current.notificationLevel,
+            run: () => options.setLevel(current, value),
+          })),
+        )
+      },
     },
-    h('option', { value: 'all' }, 'All messages'),
-    h('option', { value: 'mentions' }, 'Mentions'),
-    h('option', { value: 'none' }, 'Nothing'),
+    bellIcon(),
+    levelText,
   )
   const header = h(
     'header',
@@ -189,7 +215,7 @@ export function createConversation(options: ConversationOptions) {
     h('button', { type: 'button', class: 'icon-button conversation__back', 'aria-label': 'Back to conversations', onclick: () => options.back() }, backIcon()),
     badge,
     h('div', { class: 'conversation__heading' }, title, subtitle),
-    h('span', { class: 'notify' }, bellIcon(), level),
+    notify,
     leaveButton,
   )
   const typingLine = h('p', { class: 'typing', 'aria-live': 'polite' })
@@ -205,7 +231,11 @@ export function createConversation(options: ConversationOptions) {
   function renderHeader(current: Room): void {
     const label = roomTitle(current, options.me.id)
     title.textContent = label
-    level.value = current.notificationLevel
+    const chosen = LEVELS.find(([value]) => value === current.notificationLevel)![1]
+    levelText.textContent = chosen
+    // The visible word is part of the name, so speech input can say what it sees.
+    notify.setAttribute('aria-label', `Notifications: ${chosen}`)
+    notify.dataset.level = current.notificationLevel
     if (current.type === 'direct') {
       const peer = directPeer(current, options.me.id)
       badge.replaceChildren(avatar(peer?.id ?? current.id, label, 'medium', peer?.online ?? false))

@@ -27,7 +27,13 @@ export const lockIcon = () => icon('M6 11h12v9H6z', 'M8 11V8a4 4 0 0 1 8 0v3')
 export const leaveIcon = () => icon('M9 4H5v16h4', 'M14 8l4 4-4 4', 'M18 12H8')
 export const smileIcon = () => icon('M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18Z', 'M8.5 14.5a4.5 4.5 0 0 0 7 0', 'M9 9.5h.01', 'M15 9.5h.01')
 export const replyIcon = () => icon('M10 8 5 12l5 4', 'M5 12h9a5 5 0 0 1 5 5v1')
-export const moreIcon = () => icon('M5 12h.01', 'M12 12h.01', 'M19 12h.01')
+export function moreIcon(): SVGSVGElement {
+  const svg = icon('M5 12h.01', 'M12 12h.01', 'M19 12h.01')
+  // Three dots are drawn by the line caps alone: a thicker line makes them big enough to see.
+  svg.classList.add('icon--dots')
+  return svg
+}
+export const checkIcon = () => icon('m5 12 4.5 4.5L19 7')
 export const bellIcon = () => icon('M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15L6 16Z', 'M10 20.5a2 2 0 0 0 4 0')
 export const editIcon = () => icon('M4 20h4L19 9l-4-4L4 16v4Z', 'm13.5 6.5 4 4')
 export const trashIcon = () => icon('M4 7h16', 'M9 7V4h6v3', 'M6 7l1 13h10l1-13')

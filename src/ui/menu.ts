@@ -5,17 +5,23 @@ export interface MenuItem {
   label: string
   icon: () => SVGSVGElement
   danger?: boolean
+  /** Set for a choice among several (role `menuitemradio`): whether it is the one chosen. */
+  checked?: boolean
   run(): void
 }
 
-/** A menu (role `menu`) of `items` by its button; the first item takes the focus. */
+/**
+ * A menu (role `menu`) of `items` by its button; the chosen item of a choice, or else the
+ * first, takes the focus.
+ */
 export function openMenu(anchor: HTMLElement, label: string, items: MenuItem[]): void {
   const buttons = items.map((item) =>
     h(
       'button',
       {
         type: 'button',
-        role: 'menuitem',
+        role: item.checked === undefined ? 'menuitem' : 'menuitemradio',
+        'aria-checked': item.checked === undefined ? null : String(item.checked),
         class: `menu__item${item.danger ? ' menu__item--danger' : ''}`,
         onclick: () => {
           popover.close()
@@ -33,5 +39,5 @@ export function openMenu(anchor: HTMLElement, label: string, items: MenuItem[]):
     if (event.key === 'Tab') popover.close()
   })
   const popover = openPopover(anchor, panel)
-  buttons[0]?.focus()
+  ;(buttons[items.findIndex((item) => item.checked)] ?? buttons[0])?.focus()
 }

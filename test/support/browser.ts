@@ -1,9 +1,13 @@
 /**
- * Headless Chromium (Debian's package) driven by playwright-core. Under CI the browser must be
- * there: a missing one fails the run instead of quietly skipping the web tests.
+ * Headless Chromium (Debian's package) driven by playwright-core, and what the web client's
+ * tests share: accounts made through the API, signed-in browser contexts watched for page
+ * errors. Under CI the browser must be there: a missing one fails the run instead of quietly
+ * skipping the web tests.
  */
 import { existsSync } from 'node:fs'
-import { chromium, type Browser } from 'playwright-core'
+import { expect } from 'bun:test'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { ServerProcess } from './server-process'
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
 
@@ -17,6 +21,10 @@ const ARGS = [
   '--disable-sync',
   '--disable-quic',
 ]
+
+export const PASSWORD = 'correct horse battery'
+// Waits for something the page should show; generous for a loaded CI machine, still bounded.
+export const UI_TIMEOUT_MS = 8_000
 
 /** Why browser tests cannot run here, or null when they can. Throws under CI instead. */
 export function browserUnavailable(): string | null {
@@ -32,4 +40,73 @@ export function browserUnavailable(): string | null {
  */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS })
+}
+
+export interface Account {
+  id: number
+  username: string
+  displayName: string
+  token: string
+}
+
+let counter = 0
+/** Usernames unique per run, since a server's database outlives a single test. */
+export const uniqueName = (base: string) => `${base}${Date.now().toString(36)}${(counter += 1)}`
+
+export async function call<T>(server: ServerProcess, method: string, path: string, token?: string, body?: unknown): Promise<T> {
+  const response = await fetch(server.url + path, {
+    method,
+    headers: {
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  if (!response.ok) throw new Error(`${method} ${path} -> ${response.status} ${await response.text()}`)
+  return (response.status === 204 ? undefined : await response.json()) as T
+}
+
+export async function register(server: ServerProcess, base: string, displayName?: string): Promise<Account> {
+  const username = uniqueName(base)
+  const { user, token } = await call<{ user: { id: number; displayName: string }; token: string }>(
+    server,
+    'POST',
+    '/api/auth/register',
+    undefined,
+    { username, password: PASSWORD, displayName },
+  )
+  return { id: user.id, username, displayName: user.displayName, token }
+}
+
+export const directRoom = (server: ServerProcess, from: Account, to: Account) =>
+  call<{ id: number }>(server, 'POST', `/api/chat/users/${to.id}/rooms`, from.token)
+
+/** Uncaught exceptions in any page: every test ends with none (see expectNoPageErrors). */
+const pageErrors: string[] = []
+
+export function expectNoPageErrors(): void {
+  expect(pageErrors.splice(0)).toEqual([])
+}
+
+/** A fresh browser profile (cookie jar) at desktop size, watched for page errors. */
+export async function newContext(browser: Browser, server: ServerProcess): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
+  context.setDefaultTimeout(UI_TIMEOUT_MS)
+  context.on('weberror', (error) => pageErrors.push(error.error().message))
+  return context
+}
+
+/** A browser context signed in as `account` (through the API, which sets the cookie). */
+export async function signedIn(browser: Browser, server: ServerProcess, account: Account): Promise<BrowserContext> {
+  const context = await newContext(browser, server)
+  const login = await context.request.post('/api/auth/login', { data: { username: account.username, password: PASSWORD } })
+  expect(login.status()).toBe(200)
+  return context
+}
+
+export async function openPage(context: BrowserContext, path = '/'): Promise<Page> {
+  const page = await context.newPage()
+  await page.goto(path)
+  await page.locator('.sidebar').waitFor()
+  return page
 }
