@@ -255,7 +255,7 @@ describe('convergence in-process', () => {
 
   it('every client ends holding every room\'s history; event ids strictly ascend', async () => {
     await check({ users, url: () => server.url }, 40, 200, 'in-process')
-  }, 30_000)
+  }, 60_000)
 })
 
 describe.skipIf(!findRedisServer())('convergence on 2 instances with Redis', () => {
@@ -264,11 +264,11 @@ describe.skipIf(!findRedisServer())('convergence on 2 instances with Redis', () 
   beforeAll(async () => {
     cluster = await startCluster(2)
     users = [await newUser(cluster.url(0), 'convr'), await newUser(cluster.url(1), 'convr'), await newUser(cluster.url(0), 'convr')]
-  }, 30_000)
+  }, 60_000)
   afterAll(() => cluster.stop())
 
   it('converges with requests and resumes spread over both and one Redis restart midway', async () => {
     const total = await check({ users, url: (at) => cluster.url(at), midway: () => cluster.redis.restart() }, 20, 200, '2 instances + Redis')
     expect(total.midway).toBe(1)
-  }, 40_000)
+  }, 60_000)
 })
