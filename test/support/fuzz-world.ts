@@ -53,7 +53,8 @@ export async function seedWorld(url: string): Promise<FuzzWorld> {
   for (let i = 0; i < 8; i++) {
     const room = await createRoom(url, caller, { name: `play ${i}`, visibility: i % 4 === 0 ? 'public' : 'private', participantIds: i % 2 ? [other.id] : [] })
     const message = await post(url, caller, room.id, `hello @${other.username} from play ${i}`)
-    ;(i < 4 ? targets : disposableTargets).push({ roomId: room.id, messageId: message.id, userId: i % 4 === 3 ? caller.id : other.id })
+    // The caller's own credentials too, so that valid sign-ins sign in.
+    ;(i < 4 ? targets : disposableTargets).push({ roomId: room.id, messageId: message.id, userId: i % 4 === 3 ? caller.id : other.id, username: caller.username, password: 'password-123' })
     if (i % 4 === 1) (i < 4 ? targets : disposableTargets).push(...crossRoom(room.id))
   }
 

@@ -199,8 +199,8 @@ interface Draft {
   method: string
   path: Record<string, string>
   query: [string, string][]
-  /** 'session': the caller's token; otherwise these headers stand for the credentials. */
-  auth: 'session' | Record<string, string>
+  /** The caller's token as a bearer header or as the session cookie, or these headers instead. */
+  auth: 'session' | 'cookie' | Record<string, string>
   headers: Record<string, string>
   /** An object is sent as JSON; a FuzzBody as given. */
   body?: { json: unknown } | FuzzBody
@@ -368,6 +368,8 @@ function mutations(op: Operation, allMethods: string[]): fc.WeightedArbitrary<{ 
     }))
   }
   m('credentials', ODD_AUTH.map((h) => (d) => void (d.auth = h)))
+  // The browser's way: the same session as a cookie (writes then need a same-origin Origin).
+  m('session cookie', fc.constant((d) => void (d.auth = 'cookie')))
   m('header', fc.constantFrom<Record<string, string>>(
     { accept: 'text/html' }, { accept: '*/*;q=0' }, { 'x-forwarded-for': 'not-an-ip, ::1' }, { 'x-forwarded-host': 'evil.example' },
     { origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { range: 'bytes=0-0' },
@@ -406,7 +408,8 @@ export function requestArbitrary(op: Operation, ctx: FuzzContext): fc.Arbitrary<
 }
 
 function encode(op: Operation, d: Draft, token: string): FuzzRequest {
-  const headers: Record<string, string> = { ...(d.auth === 'session' ? { authorization: `Bearer ${token}` } : d.auth), ...d.headers }
+  const credentials = d.auth === 'session' ? { authorization: `Bearer ${token}` } : d.auth === 'cookie' ? { cookie: `chat_session=${token}` } : d.auth
+  const headers: Record<string, string> = { ...credentials, ...d.headers }
   if (d.body && d.contentType !== undefined && !('multipart' in d.body)) headers['content-type'] = d.contentType
   let body: FuzzBody | undefined
   // fetch cannot send a body with these (a mutation may have changed the method after adding one).
@@ -510,6 +513,10 @@ export interface FuzzRun {
   sent: number
   failures: FuzzFailure[]
   statuses: Map<number, number>
+  /** Operations that answered at least one request with a 2xx (the valid requests reached them). */
+  succeeded: Set<string>
+  /** Event streams that answered 200 (and were dropped after their first bytes). */
+  streamsOpened: number
 }
 
 /**
@@ -520,7 +527,7 @@ export type Check = (req: FuzzRequest, reply: FuzzReply) => string | null
 
 export async function runRequests(url: string, requests: Iterable<FuzzRequest>, options: { concurrency?: number; checks?: Check[] } = {}): Promise<FuzzRun> {
   const checks = [problemWith, ...(options.checks ?? [])]
-  const run: FuzzRun = { sent: 0, failures: [], statuses: new Map() }
+  const run: FuzzRun = { sent: 0, failures: [], statuses: new Map(), succeeded: new Set(), streamsOpened: 0 }
   const iterator = requests[Symbol.iterator]()
   const worker = async () => {
     for (let step = iterator.next(); !step.done; step = iterator.next()) {
@@ -529,6 +536,8 @@ export async function runRequests(url: string, requests: Iterable<FuzzRequest>, 
       try {
         const reply = await send(url, request)
         run.statuses.set(reply.status, (run.statuses.get(reply.status) ?? 0) + 1)
+        if (reply.status < 300) run.succeeded.add(request.operation)
+        if (reply.status === 200 && reply.contentType?.startsWith('text/event-stream')) run.streamsOpened++
         for (const check of checks) {
           const problem = check(request, reply)
           if (problem) run.failures.push({ request, problem })
