@@ -166,6 +166,19 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     expect(await quoteOnE.locator('.quote__author').textContent()).toBe(eve.displayName)
     expect(await pageF.locator('.composer__reply').isVisible()).toBe(false)
 
+    // A reaction to a message above the view changes its height alone, and what the reader
+    // looks at stays put: the first message in view keeps its place on screen.
+    const topOf = (text: string) => item(pageE, text).evaluate((element) => element.getBoundingClientRect().top)
+    await item(pageE, 'filler 25').evaluate((element) => element.scrollIntoView({ block: 'start' }))
+    const [before, scrolledBefore] = [await topOf('filler 25'), await pageE.locator('.messages').evaluate((element) => element.scrollTop)]
+    const stored = await call<Message[]>(server, 'GET', `${messagesPath(roomId)}?limit=60`, eve.token)
+    const tenth = stored.find((message) => message.content === 'filler 10')!
+    await call(server, 'PUT', `${messagesPath(roomId)}/${tenth.id}/reactions/${encodeURIComponent('👀')}`, fin.token)
+    await chipCount(pageE, 'filler 10', '👀', 1).waitFor()
+    expect(Math.abs((await topOf('filler 25')) - before)).toBeLessThan(1)
+    expect(await pageE.locator('.messages').evaluate((element) => element.scrollTop)).toBeGreaterThan(scrolledBefore)
+    await pageE.locator('.messages').evaluate((element) => element.scrollTo({ top: element.scrollHeight }))
+
     // A reply to a message older than the loaded history: the quote looks it up, as text.
     await post(server, fin, roomId, 'About the first plan', original.id)
     const oldQuote = item(pageE, 'About the first plan').locator('.quote')
@@ -373,6 +386,29 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await context.close()
   }, 30_000)
 
+  it('works by touch on a phone: a tap shows a message’s actions, the picker is a sheet along the bottom', async () => {
+    const [pia, quinn] = await Promise.all([register(server, 'pia', 'Pia Noor'), register(server, 'quinn', 'Quinn Ma')])
+    const { id: roomId } = await directRoom(server, pia, quinn)
+    await post(server, quinn, roomId, 'Lunch at noon?')
+    const context = await signedIn(browser, server, pia, { viewport: PHONE, hasTouch: true, isMobile: true })
+    const page = await openPage(context, `/#/rooms/${roomId}`)
+    const message = item(page, 'Lunch at noon?')
+    await message.locator('.message__text').tap()
+    const react = message.getByRole('button', { name: 'Add reaction' })
+    await page.waitForFunction(() => getComputedStyle(document.querySelector('.message__actions')!).opacity === '1')
+    await react.tap()
+    const picker = page.getByRole('dialog', { name: 'Choose a reaction' })
+    await picker.waitFor()
+    const sheet = await picker.boundingBox()
+    expect(Math.round(sheet!.x)).toBe(0)
+    expect(Math.round(sheet!.width)).toBe(PHONE.width)
+    expect(Math.round(sheet!.y + sheet!.height)).toBe(PHONE.height)
+    await page.screenshot({ path: join(ARTIFACTS, 'reaction-sheet-phone.png') })
+    await page.getByRole('button', { name: 'React with 🙏' }).tap()
+    await chipCount(page, 'Lunch at noon?', '🙏', 1).waitFor()
+    await context.close()
+  }, 30_000)
+
   describe('across an outage', () => {
     // Its own server: the others' tests must not see it go down.
     let restarting: ServerProcess
@@ -416,6 +452,8 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       await shown(pageO, 'remove me').waitFor({ state: 'detached' })
       expect(await texts(pageN)).toEqual(['final text', 'keep me'])
       expect(await texts(pageO)).toEqual(['final text', 'keep me'])
+      // The deleted message was the room's last: the sidebar shows the one before it.
+      await roomButton(pageO, roomId).locator('.room__preview', { hasText: 'keep me' }).waitFor()
       await shoot(pageO, 'edited', async () => {
         await item(pageO, 'keep me').hover()
       })

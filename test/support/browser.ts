@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import { expect } from 'bun:test'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import type { ServerProcess } from './server-process'
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
@@ -88,17 +88,17 @@ export function expectNoPageErrors(): void {
   expect(pageErrors.splice(0)).toEqual([])
 }
 
-/** A fresh browser profile (cookie jar) at desktop size, watched for page errors. */
-export async function newContext(browser: Browser, server: ServerProcess): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 } })
+/** A fresh browser profile (cookie jar), at desktop size unless `options` say otherwise, watched for page errors. */
+export async function newContext(browser: Browser, server: ServerProcess, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: server.url, viewport: { width: 1280, height: 800 }, ...options })
   context.setDefaultTimeout(UI_TIMEOUT_MS)
   context.on('weberror', (error) => pageErrors.push(error.error().message))
   return context
 }
 
 /** A browser context signed in as `account` (through the API, which sets the cookie). */
-export async function signedIn(browser: Browser, server: ServerProcess, account: Account): Promise<BrowserContext> {
-  const context = await newContext(browser, server)
+export async function signedIn(browser: Browser, server: ServerProcess, account: Account, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await newContext(browser, server, options)
   const login = await context.request.post('/api/auth/login', { data: { username: account.username, password: PASSWORD } })
   expect(login.status()).toBe(200)
   return context
@@ -107,6 +107,7 @@ export async function signedIn(browser: Browser, server: ServerProcess, account:
 export async function openPage(context: BrowserContext, path = '/'): Promise<Page> {
   const page = await context.newPage()
   await page.goto(path)
-  await page.locator('.sidebar').waitFor()
+  // Signed in; on a phone with a room open the sidebar is there but hidden.
+  await page.locator('.sidebar').waitFor({ state: 'attached' })
   return page
 }
