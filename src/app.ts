@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { Deps } from './deps'
 import { labelSet } from './metrics'
 import { mapError } from './http/error-mapping'
-import { checkIntegerParams } from './http/integer-params'
+import { checkBodyIntegers, coerceIntegerFields } from './http/integer-params'
 import { createBodyLimits } from './http/body-limit'
 import { parseJsonBody } from './http/json-body'
 import { createRouteTable } from './http/route-table'
@@ -53,7 +53,12 @@ export function createApp(deps: Deps) {
     // Runs before the routes' declared 'application/json' (which documents the body type), so
     // every body goes through the size, type and syntax checks.
     .onParse(({ request }) => parseJsonBody(request))
-    .onTransform(({ params, query }) => checkIntegerParams(params, query))
+    .onTransform(({ request, route, params, query, body }) => {
+      const fields = routes.integerFields(request.method, route)
+      coerceIntegerFields(params, fields.params)
+      coerceIntegerFields(query, fields.query)
+      checkBodyIntegers(body, fields.body)
+    })
     .onError(({ code, error, request, route }) => mapError(code, error, log, route ?? new URL(request.url).pathname))
     .onAfterResponse(({ request, route, set }) => {
       const start = started.get(request)

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Socket } from 'bun'
 import { call, createRoom, newUsers, startServer, type TestServer, type TestUser } from './helpers'
+import { SERVER_BINARY } from './support/server-process'
 
 let server: TestServer
 let port: number
@@ -186,5 +187,161 @@ describe('requests no route takes', () => {
     // A GET of the room stream would have joined this public room.
     const room = await call(server.url, `/api/chat/rooms/${roomId}`, { token: bob!.token })
     expect(room.body.participants.map((p: { id: number }) => p.id)).not.toContain(bob!.id)
+  })
+})
+
+interface Parameter {
+  in: 'path' | 'query' | 'header'
+  name: string
+  schema?: { type?: string; anyOf?: { type?: string; minimum?: number }[] }
+}
+interface Operation {
+  method: string
+  path: string
+  parameters: Parameter[]
+  body?: { required?: string[]; properties?: Record<string, { type?: string; anyOf?: { type?: string }[]; items?: { anyOf?: { type?: string }[] } }> }
+}
+
+async function operations(): Promise<Operation[]> {
+  const spec = (await call(server.url, '/swagger/json')).body
+  return Object.entries<Record<string, any>>(spec.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      parameters: op.parameters ?? [],
+      body: op.requestBody?.content?.['application/json']?.schema,
+    })),
+  )
+}
+
+const integerMinimum = (schema: Parameter['schema']) => schema?.anyOf?.find((s) => s.type === 'integer')?.minimum
+const takesInteger = (schema: { type?: string; anyOf?: { type?: string }[] } | undefined) =>
+  schema?.type === 'integer' || (schema?.anyOf?.some((s) => s.type === 'integer') ?? false)
+
+describe('validation messages name the field', () => {
+  let messageId: number
+  beforeAll(async () => {
+    messageId = (await call(server.url, `/api/chat/rooms/${roomId}/messages`, { token: alice.token, body: { content: 'named' } })).body.id
+  })
+
+  /** The operation's path with every parameter valid, except `bad` set to `value`. */
+  function pathOf(op: Operation, bad?: string, value?: string) {
+    const valid: Record<string, string> = { roomId: String(roomId), messageId: String(messageId), userId: String(alice.id), emoji: 'ok' }
+    return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(name === bad ? value! : (valid[name] ?? '1')))
+  }
+
+  async function expectNamed(method: string, path: string, message: string | RegExp, body?: unknown) {
+    const reply = await call(server.url, path, { method, token: alice.token, body })
+    expect({ path, status: reply.status }).toEqual({ path, status: 400 })
+    expect(reply.body.error.code).toBe('validation_failed')
+    if (typeof message === 'string') expect(reply.body.error.message).toBe(message)
+    else expect(reply.body.error.message).toMatch(message)
+  }
+
+  it('every integer path parameter: out of range, not digits, past 2^53', async () => {
+    let checked = 0
+    for (const op of await operations()) {
+      for (const p of op.parameters.filter((p) => p.in === 'path' && takesInteger(p.schema))) {
+        const min = integerMinimum(p.schema) ?? 0
+        await expectNamed(op.method, pathOf(op, p.name, String(min - 1)), `${p.name}: must be an integer >= ${min}`, op.body ? {} : undefined)
+        await expectNamed(op.method, pathOf(op, p.name, '12abc'), `${p.name}: must be an integer`, op.body ? {} : undefined)
+        await expectNamed(op.method, pathOf(op, p.name, '99999999999999999999'), `${p.name}: must be an integer <= ${Number.MAX_SAFE_INTEGER}`, op.body ? {} : undefined)
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(15)
+  })
+
+  it('every integer query parameter: negative, zero where ids start at 1, not digits', async () => {
+    let checked = 0
+    for (const op of await operations()) {
+      for (const p of op.parameters.filter((p) => p.in === 'query' && takesInteger(p.schema))) {
+        const min = integerMinimum(p.schema) ?? 0
+        await expectNamed(op.method, `${pathOf(op)}?${p.name}=-1`, `${p.name}: must be an integer >= ${min}`)
+        if (min > 0) await expectNamed(op.method, `${pathOf(op)}?${p.name}=0`, `${p.name}: must be an integer >= ${min}`)
+        await expectNamed(op.method, `${pathOf(op)}?${p.name}=1e3`, `${p.name}: must be an integer`)
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(5)
+  })
+
+  it('every JSON body: a missing required field, an integer sent as text, a body that is not an object', async () => {
+    let checked = 0
+    for (const op of (await operations()).filter((op) => op.body)) {
+      const required = op.body!.required ?? []
+      if (required.length > 0) await expectNamed(op.method, pathOf(op), new RegExp(`^(${required.join('|')}): is required$`), {})
+      for (const [name, schema] of Object.entries(op.body!.properties ?? {})) {
+        if (takesInteger(schema)) await expectNamed(op.method, pathOf(op), `${name}: must be an integer`, { [name]: '1' })
+        if (takesInteger(schema.items)) await expectNamed(op.method, pathOf(op), `${name}.0: must be an integer`, { [name]: ['1'] })
+      }
+      await expectNamed(op.method, pathOf(op), 'request body: must be a JSON object', [1])
+      checked++
+    }
+    expect(checked).toBeGreaterThan(5)
+  })
+
+  it.each([
+    ['GET', 'ROOM/messages?limit=-1', 'limit: must be an integer >= 1'],
+    ['GET', 'ROOM/messages?limit=0', 'limit: must be an integer >= 1'],
+    ['GET', 'ROOM/messages?afterId=-5', 'afterId: must be an integer >= 0'],
+    ['GET', 'ROOM/messages?afterId=9007199254740992', 'afterId: must be an integer <= 9007199254740991'],
+    ['GET', 'ROOM/messages?lastMessageId=0', 'lastMessageId: must be an integer >= 1'],
+    ['GET', 'ROOM/messages?limit=0x10', 'limit: must be an integer'],
+    ['POST', 'ROOM/messages {"content":5}', 'content: must be a string'],
+    ['POST', 'ROOM/messages {"content":"x","extra":1}', 'extra: is not a known field'],
+    ['POST', 'ROOM/messages {"content":"x","messageType":"JOIN"}', 'messageType: must be MESSAGE'],
+    ['POST', 'ROOM/messages {"content":"x","clientMessageId":""}', 'clientMessageId: at least 1 character'],
+    ['POST', 'ROOM/read {"messageId":-1}', 'messageId: must be an integer >= 0'],
+    ['POST', ' {"name":"x","visibility":"secret"}', 'visibility: must be one of public, private'],
+    ['POST', ' {"name":"x","participantIds":[0]}', 'participantIds.0: must be an integer >= 1'],
+  ])('%s %s -> %s', async (method, target, message) => {
+    const [path = '', body] = target.split(' ')
+    await expectNamed(method, `/api/chat/rooms${path ? '/' : ''}${path.replace('ROOM', String(roomId))}`, message, body ? JSON.parse(body) : undefined)
+  })
+
+  it('names the field in the users search too', async () => {
+    await expectNamed('GET', '/api/chat/users?limit=-1', 'limit: must be an integer >= 1')
+    await expectNamed('GET', `/api/chat/users?q=${'x'.repeat(65)}`, 'q: at most 64 characters')
+  })
+})
+
+describe('paging bounds', () => {
+  let pagingRoom: number
+  beforeAll(async () => {
+    pagingRoom = (await createRoom(server.url, alice, { name: 'paging' })).id
+    for (let i = 0; i < 205; i++) await call(server.url, `/api/chat/rooms/${pagingRoom}/messages`, { token: alice.token, body: { content: `m${i}` } })
+  })
+
+  it('a huge limit is clamped to the maximum, never "no limit"', async () => {
+    for (const limit of ['201', '99999999999999999999']) {
+      const reply = await call(server.url, `/api/chat/rooms/${pagingRoom}/messages?limit=${limit}`, { token: alice.token })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toHaveLength(200)
+    }
+    expect((await call(server.url, `/api/chat/rooms/${pagingRoom}/messages`, { token: alice.token })).body).toHaveLength(50)
+  })
+
+  it('a cursor past every id is an empty page, not an error', async () => {
+    const reply = await call(server.url, `/api/chat/rooms/${pagingRoom}/messages?afterId=${Number.MAX_SAFE_INTEGER}`, { token: alice.token })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual([])
+  })
+
+  // The services' own bounds, for a build whose validators let anything through: asked of the
+  // services directly, so this runs in-process only.
+  it.skipIf(SERVER_BINARY !== undefined)('services clamp limits and refuse bad cursors whatever reaches them', async () => {
+    const { messages, users } = server.deps!
+    const history = (query: Record<string, unknown>) => messages.history(pagingRoom, alice.id, query as { limit?: number })
+    expect(await history({ limit: -1 })).toHaveLength(1)
+    expect(await history({ limit: 0 })).toHaveLength(1)
+    expect(await history({ limit: 10_000 })).toHaveLength(200)
+    expect(await history({ limit: '7' })).toHaveLength(7)
+    await expect(history({ afterId: -5 })).rejects.toThrow('afterId: must be an integer >= 0')
+    await expect(history({ lastMessageId: 0 })).rejects.toThrow('lastMessageId: must be an integer >= 1')
+    await expect(history({ afterId: 1.5 })).rejects.toThrow('afterId: must be an integer')
+    await expect(history({ limit: 'all' })).rejects.toThrow('limit: must be an integer')
+    await expect(messages.markRead(pagingRoom, alice.id, -1)).rejects.toThrow('messageId: must be an integer >= 0')
+    expect(await users.list({ limit: -1 })).toHaveLength(1)
   })
 })

@@ -48,27 +48,76 @@ export function errorResponse(code: ErrorCode, message: string, headers: Record<
   })
 }
 
+interface Schema {
+  type?: string
+  const?: unknown
+  anyOf?: Schema[]
+  minimum?: number
+  maximum?: number
+  minLength?: number
+  maxLength?: number
+  minItems?: number
+  maxItems?: number
+  /** A message of the schema's own (`t.String({ error: '...' })`). */
+  error?: unknown
+}
+
 interface ValueError {
   path?: string
   message?: string
-  schema?: { type?: string; anyOf?: { type?: string }[]; minimum?: number; maximum?: number }
+  value?: unknown
+  schema?: Schema
 }
 
-/** "content: Expected string" — the first problem, named by its field. */
+/**
+ * `limit: must be an integer >= 1`: the first problem, named by its field (a body that is not
+ * an object: `request body`). The wording comes from the schema, so it reads the same for a
+ * query, a path or a body, and whatever TypeBox's message for it.
+ */
 function validationMessage(error: unknown): string {
   const e = error as { type?: string; valueError?: ValueError }
   const issue = e.valueError
   const field = issue?.path?.replace(/^\//, '').replace(/\//g, '.')
-  const name = field || (e.type === 'body' ? 'request body' : (e.type ?? 'request'))
-  return `${name}: ${describe(issue)}`
+  return `${field || (e.type === 'body' ? 'request body' : 'request')}: ${describe(issue)}`
 }
 
-/** TypeBox says "Expected union value" for numbers coerced from strings; say what is wanted. */
 function describe(issue: ValueError | undefined): string {
-  if (!issue?.message) return 'invalid value'
-  if (!/union/i.test(issue.message)) return issue.message
-  const numeric = issue.schema?.anyOf?.find((s) => s.type === 'integer' || s.type === 'number')
-  if (!numeric) return 'invalid value'
-  const range = (numeric as { minimum?: number }).minimum !== undefined ? ` >= ${(numeric as { minimum?: number }).minimum}` : ''
-  return `must be an integer${range}`
+  if (!issue) return 'invalid value'
+  const schema = issue.schema ?? {}
+  if (typeof schema.error === 'string') return schema.error
+  if (/required property/i.test(issue.message ?? '')) return 'is required'
+  if (/unexpected property/i.test(issue.message ?? '')) return 'is not a known field'
+  const { value } = issue
+  const options = schema.anyOf ?? [schema]
+  // Integers arrive as `anyOf [text, integer]` (Elysia's coercion): the integer is the rule.
+  const integer = options.find((s) => s.type === 'integer' || s.type === 'number')
+  if (integer) {
+    const kind = integer.type === 'integer' ? 'an integer' : 'a number'
+    if (typeof value !== 'number' || (integer.type === 'integer' && !Number.isInteger(value))) return `must be ${kind}`
+    if (integer.minimum !== undefined && value < integer.minimum) return `must be ${kind} >= ${integer.minimum}`
+    if (integer.maximum !== undefined && value > integer.maximum) return `must be ${kind} <= ${integer.maximum}`
+    return `must be ${kind}`
+  }
+  const literals = options.filter((s) => s.const !== undefined).map((s) => String(s.const))
+  if (literals.length > 0 && literals.length === options.length) {
+    return literals.length === 1 ? `must be ${literals[0]}` : `must be one of ${literals.join(', ')}`
+  }
+  switch (schema.type) {
+    case 'string':
+      if (typeof value !== 'string') return 'must be a string'
+      if (schema.minLength !== undefined && value.length < schema.minLength) return `at least ${plural(schema.minLength, 'character')}`
+      if (schema.maxLength !== undefined && value.length > schema.maxLength) return `at most ${plural(schema.maxLength, 'character')}`
+      return 'is not in the expected format'
+    case 'boolean':
+      return 'must be true or false'
+    case 'object':
+      return 'must be a JSON object'
+    case 'array':
+      if (!Array.isArray(value)) return 'must be an array'
+      if (schema.minItems !== undefined && value.length < schema.minItems) return `at least ${plural(schema.minItems, 'item')}`
+      if (schema.maxItems !== undefined && value.length > schema.maxItems) return `at most ${plural(schema.maxItems, 'item')}`
+  }
+  return issue.message ?? 'invalid value'
 }
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`

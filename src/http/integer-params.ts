@@ -1,33 +1,56 @@
 import { badRequest } from '../errors'
 
-/** Path and query parameters that carry integers (ids, cursors, limits), with their minimum. */
-const INTEGER_PARAMS = new Map([
-  ['roomId', 1],
-  ['userId', 1],
-  ['messageId', 1],
-  ['lastMessageId', 1],
-  ['afterId', 0],
-  ['limit', 1],
-])
+interface Schema {
+  type?: string
+  anyOf?: Schema[]
+  properties?: Record<string, Schema>
+  items?: Schema
+}
+
+const takesInteger = (s: Schema | undefined): boolean => s?.type === 'integer' || (s?.anyOf?.some(takesInteger) ?? false)
+
+/** The fields of a query or path schema that take an integer (ids, cursors, limits). */
+export function integerFields(schema: unknown): ReadonlySet<string> {
+  const properties = (schema as Schema | undefined)?.properties ?? {}
+  return new Set(Object.keys(properties).filter((key) => takesInteger(properties[key])))
+}
 
 /**
- * Schema coercion would read `0x10` or `1e3` as numbers; the API takes plain decimal digits
- * only, so such an id is a 400 naming the parameter rather than some other room. The range is
- * checked here too: Elysia validates coerced parameters one by one and its error then names no
- * field (`property: Expected integer to be greater or equal to 1`). A larger `limit` is left to
- * be clamped.
+ * Query and path values arrive as text. The API takes plain decimal digits only (schema
+ * coercion would read `0x10` or `1e3` as numbers: another room), so an integer field that is
+ * not digits is a 400 naming it. One that is goes on to validation as a number, which is also
+ * what makes validation name the field: Elysia checks a coerced text value on its own, and
+ * that error names none (`property: Expected integer ...`), while a number is checked in
+ * place, with its path (`limit: must be an integer >= 1`). Bounds stay the schema's.
  */
-export function checkIntegerParams(...sources: (Record<string, unknown> | undefined)[]): void {
-  for (const source of sources) {
-    if (!source) continue
-    for (const key in source) {
-      const value = source[key]
-      const min = INTEGER_PARAMS.get(key)
-      if (min === undefined || typeof value !== 'string') continue
-      if (!/^-?\d+$/.test(value)) throw badRequest(`${key}: must be an integer`)
-      const n = Number(value)
-      if (n < min) throw badRequest(`${key}: must be an integer >= ${min}`)
-      if (key !== 'limit' && !Number.isSafeInteger(n)) throw badRequest(`${key}: must be at most ${Number.MAX_SAFE_INTEGER}`)
-    }
+export function coerceIntegerFields(source: Record<string, unknown> | undefined, fields: ReadonlySet<string>): void {
+  if (!source || fields.size === 0) return
+  for (const key of fields) {
+    const value = source[key]
+    if (typeof value !== 'string') continue
+    if (!/^-?\d+$/.test(value)) throw badRequest(`${key}: must be an integer`)
+    source[key] = Number(value)
   }
+}
+
+/**
+ * A JSON body says what it means: an integer field holds a JSON number. Elysia's coercion
+ * would also take text (`"replyToId": "0x1"` as message 1); text there is a 400 naming the field.
+ */
+export function checkBodyIntegers(body: unknown, schema: unknown, path = ''): void {
+  const s = schema as Schema | undefined
+  if (!s || body === null || typeof body !== 'object') return
+  if (Array.isArray(body)) {
+    if (!s.items) return
+    body.forEach((item, i) => checkItem(item, s.items, `${path}.${i}`))
+    return
+  }
+  for (const key in s.properties) {
+    if (key in body) checkItem((body as Record<string, unknown>)[key], s.properties[key], path ? `${path}.${key}` : key)
+  }
+}
+
+function checkItem(value: unknown, schema: Schema | undefined, path: string): void {
+  if (typeof value === 'string' && takesInteger(schema)) throw badRequest(`${path}: must be an integer`)
+  checkBodyIntegers(value, schema, path)
 }

@@ -4,7 +4,7 @@ import { MAX_BODY_BYTES, tooLarge } from './body-limit'
 /**
  * Parses a JSON request body: 415 for any other content type, 413 past MAX_BODY_BYTES (counted
  * while reading, so a chunked body without Content-Length is cut off too; a declared length
- * was checked in onRequest already), 400 for bad JSON.
+ * was checked in onRequest already), 400 for bad JSON or JSON that is not an object.
  * An empty body parses to null, which the route's schema then reports as missing.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
@@ -14,11 +14,16 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   if (!type || !/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(type)) {
     throw new AppError('unsupported_media_type', 'request body: must be application/json')
   }
+  let body: unknown
   try {
-    return JSON.parse(text)
+    body = JSON.parse(text)
   } catch {
     throw badRequest('request body: malformed JSON')
   }
+  // Every body of this API is an object; Elysia would turn an array or a string into `{}` and
+  // report a missing field, which misleads.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request body: must be a JSON object')
+  return body
 }
 
 async function readLimited(request: Request): Promise<string> {

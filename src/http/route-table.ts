@@ -1,14 +1,22 @@
+import { integerFields } from './integer-params'
+
 /**
  * The app's routes by path pattern, for what the router itself cannot say: which methods a path
  * takes (to answer a wrong method, OPTIONS and HEAD) and which route a request is for before it
- * is routed (its body limit, checked before a byte of the body is read).
+ * is routed (its body limit, checked before a byte of the body is read); and, by the route
+ * Elysia matched, which of its query and path fields take integers.
  */
 
 /** What the table reads of a route: Elysia's `app.routes` entries fit. */
 export interface RouteLike {
   method: string
   path: string
-  hooks?: { detail?: { responses?: Record<string, { content?: Record<string, unknown> } | undefined> } }
+  hooks?: {
+    detail?: { responses?: Record<string, { content?: Record<string, unknown> } | undefined> }
+    params?: unknown
+    query?: unknown
+    body?: unknown
+  }
 }
 
 interface Entry {
@@ -42,6 +50,7 @@ function entry(route: RouteLike): Entry {
  */
 export function createRouteTable(routes: () => readonly RouteLike[]) {
   let entries: Entry[] | undefined
+  let fields: Map<string, IntegerFields> | undefined
   const all = () =>
     (entries ??= routes()
       .filter((r) => !(r.method === 'ALL' && (r.path === '/*' || r.path === '*')))
@@ -66,12 +75,27 @@ export function createRouteTable(routes: () => readonly RouteLike[]) {
       return ORDER.filter((m) => methods.has(m))
     },
 
+    /** The integer fields of the route Elysia matched (`route` as registered); HEAD runs GET's. */
+    integerFields(method: string, route: string): IntegerFields {
+      fields ??= new Map(routes().map((r) => [`${r.method} ${r.path}`, { params: integerFields(r.hooks?.params), query: integerFields(r.hooks?.query), body: r.hooks?.body }]))
+      return fields.get(`${method} ${route}`) ?? (method === 'HEAD' ? fields.get(`GET ${route}`) : undefined) ?? NO_FIELDS
+    },
+
     /** The documented template of the first route on this path: `/api/chat/rooms/{roomId}`. */
     template(pathname: string): string | undefined {
       return matching(pathname)[0]?.template
     },
   }
 }
+
+interface IntegerFields {
+  params: ReadonlySet<string>
+  query: ReadonlySet<string>
+  /** The body's schema, whose integer fields must be JSON numbers. */
+  body: unknown
+}
+
+const NO_FIELDS: IntegerFields = { params: new Set(), query: new Set(), body: undefined }
 
 const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
