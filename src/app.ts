@@ -37,8 +37,8 @@ export function createApp(deps: Deps) {
   )
 
   const routes = createRouteTable(() => app.routes)
-  // Every request body is JSON within MAX_BODY_BYTES; a route with a body limit of its own
-  // (an upload) names itself here by method and path template.
+  // Every request body is JSON within MAX_BODY_BYTES; a route that reads its own body (an
+  // upload, up to MAX_UPLOAD_BYTES) names itself here by method and path template.
   const bodyLimits = createBodyLimits(routes)
   const unmatched = createUnmatched(routes)
 
@@ -51,8 +51,9 @@ export function createApp(deps: Deps) {
       return unmatched.refuseEarly(request)
     })
     // Runs before the routes' declared 'application/json' (which documents the body type), so
-    // every body goes through the size, type and syntax checks.
-    .onParse(({ request }) => parseJsonBody(request))
+    // every body goes through the size, type and syntax checks; a route that reads its own body
+    // (see bodyLimits) gets it untouched, for its own `parse`.
+    .onParse(({ request }) => (bodyLimits.readsOwnBody(request) ? undefined : parseJsonBody(request)))
     .onTransform(({ request, route, params, query, body }) => {
       const fields = routes.integerFields(request.method, route)
       coerceIntegerFields(params, fields.params)
