@@ -160,6 +160,7 @@ export async function fuzzRound(url: string, operations: Operation[], seed: numb
   const started = performance.now()
   const run = await runRequests(url, plan, {
     concurrency,
+    operations,
     checks: [(req, reply) => (reply.text.includes(world.secret) ? `${reply.status} whose body holds the private room's text: a leak` : null)],
   })
   const seconds = (performance.now() - started) / 1000

@@ -7,7 +7,7 @@
  * given document and context; a failing request is reported whole so it can be sent again.
  */
 import fc from 'fast-check'
-import { fillPath, integerSchema, numberSchema, pathParams, type Operation, type Schema } from './openapi-operations'
+import { fillPath, integerSchema, numberSchema, pathParams, schemaViolation, type Operation, type Schema } from './openapi-operations'
 
 /** The statuses of API.md's error codes (Conventions). The fuzzer holds the server to this table, not to its own. */
 export const CONTRACT_ERROR_STATUS: Record<string, number> = {
@@ -461,10 +461,13 @@ function bodyInit(body: FuzzBody | undefined): BodyInit | undefined {
   return form
 }
 
-/** What is wrong with a reply, or null: no 5xx, and every 4xx the contract's JSON error with its status. */
-export function problemWith(req: FuzzRequest, reply: FuzzReply): string | null {
+/**
+ * What is wrong with a reply, or null: no 5xx; every 4xx the contract's JSON error with its
+ * status; a 2xx of the operation's own method and path as the document describes it.
+ */
+export function problemWith(req: FuzzRequest, reply: FuzzReply, op?: Operation): string | null {
   if (reply.status >= 500) return `${reply.status}: a server error (${reply.text.slice(0, 200)})`
-  if (reply.status < 400) return null
+  if (reply.status < 400) return op && sameRoute(req) ? documentedReply(reply, op) : null
   if (!reply.contentType?.startsWith('application/json')) return `${reply.status} with content type ${reply.contentType}, not JSON (${JSON.stringify(reply.text.slice(0, 100))})`
   if (req.method === 'HEAD') return null
   let parsed: unknown
@@ -485,6 +488,24 @@ export function problemWith(req: FuzzRequest, reply: FuzzReply): string | null {
   const field = /^([^:]+): ./s.exec(error.message)?.[1]
   if (error.code === 'validation_failed' && (!field || field === 'property')) return `400 whose message names no field: ${JSON.stringify(error.message)}`
   return null
+}
+
+/** Whether the request still goes to its operation's route (an emptied path segment may reach another). */
+const sameRoute = (req: FuzzRequest) => !req.variant.some((v) => v === 'method' || v.startsWith('path '))
+
+function documentedReply(reply: FuzzReply, op: Operation): string | null {
+  if (!op.responses.includes(reply.status)) return `${reply.status}, which the document does not list for ${op.key} (${op.responses.join(', ')})`
+  const schema = op.responseSchemas[reply.status]
+  if (!schema) return null
+  if (!reply.contentType?.startsWith('application/json')) return `${reply.status} with content type ${reply.contentType}, where the document promises JSON`
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(reply.text)
+  } catch {
+    return `${reply.status} with a body that is not JSON: ${JSON.stringify(reply.text.slice(0, 100))}`
+  }
+  const violation = schemaViolation(parsed, schema)
+  return violation && `${reply.status} unlike its documented schema: ${violation}`
 }
 
 /** A request as text that says how to send it again (long bodies cut, with their length: the failures file has them whole). */
@@ -519,8 +540,13 @@ export interface FuzzRun {
  */
 export type Check = (req: FuzzRequest, reply: FuzzReply) => string | null
 
-export async function runRequests(url: string, requests: Iterable<FuzzRequest>, options: { concurrency?: number; checks?: Check[] } = {}): Promise<FuzzRun> {
-  const checks = [problemWith, ...(options.checks ?? [])]
+export async function runRequests(
+  url: string,
+  requests: Iterable<FuzzRequest>,
+  options: { concurrency?: number; checks?: Check[]; operations?: Operation[] } = {},
+): Promise<FuzzRun> {
+  const byKey = new Map(options.operations?.map((op) => [op.key, op]))
+  const checks: Check[] = [(req, reply) => problemWith(req, reply, byKey.get(req.operation)), ...(options.checks ?? [])]
   const run: FuzzRun = { sent: 0, failures: [], statuses: new Map(), succeeded: new Set(), streamsOpened: 0 }
   const iterator = requests[Symbol.iterator]()
   const worker = async () => {

@@ -42,6 +42,8 @@ export interface Operation {
   secured: boolean
   /** Statuses the document lists for it. */
   responses: number[]
+  /** The JSON body the document promises for each status that has one. */
+  responseSchemas: Record<number, Schema>
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options']
@@ -50,7 +52,7 @@ interface RawOperation {
   parameters?: Parameter[]
   requestBody?: { required?: boolean; content?: Record<string, { schema?: Schema }> }
   security?: unknown[]
-  responses?: Record<string, unknown>
+  responses?: Record<string, { content?: Record<string, { schema?: Schema }> }>
 }
 
 /** Every operation of an OpenAPI 3 document, in the document's order. */
@@ -69,6 +71,12 @@ export function operationsOf(spec: { paths: Record<string, Record<string, RawOpe
         body: contentType && media?.schema ? { contentType, schema: media.schema, required: raw.requestBody?.required ?? false } : undefined,
         secured: (raw.security ?? spec.security ?? []).length > 0,
         responses: Object.keys(raw.responses ?? {}).map(Number),
+        responseSchemas: Object.fromEntries(
+          Object.entries(raw.responses ?? {}).flatMap(([status, r]) => {
+            const schema = r?.content?.['application/json']?.schema
+            return schema ? [[Number(status), schema]] : []
+          }),
+        ),
       })
     }
   }
@@ -100,3 +108,51 @@ export function integerSchema(schema: Schema): Schema | undefined {
 
 export const numberSchema = (schema: Schema): Schema | undefined =>
   integerSchema(schema) ?? (schema.type === 'number' ? schema : schema.anyOf?.find((s) => s.type === 'number'))
+
+/**
+ * Where a JSON value breaks a schema (types, required properties, enums, items), or null. Only
+ * what the document states is checked: extra properties are allowed.
+ */
+export function schemaViolation(value: unknown, schema: Schema, at = 'body'): string | null {
+  if (schema.anyOf) {
+    const all = schema.anyOf.map((s) => schemaViolation(value, { ...schema, anyOf: undefined, ...s }, at))
+    return all.includes(null) ? null : all[0]!
+  }
+  if (schema.const !== undefined && value !== schema.const) return `${at}: ${JSON.stringify(value)} is not ${JSON.stringify(schema.const)}`
+  if (schema.enum && !schema.enum.includes(value)) return `${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`
+  const types = schema.type === undefined ? [] : Array.isArray(schema.type) ? schema.type : [schema.type]
+  if (types.length > 0 && !types.some((t) => isType(value, t))) return `${at}: ${JSON.stringify(value)?.slice(0, 80)} is not ${types.join(' or ')}`
+  if (Array.isArray(value) && schema.items) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = schemaViolation(value[i], schema.items, `${at}[${i}]`)
+      if (problem) return problem
+    }
+  }
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const object = value as Record<string, unknown>
+    for (const key of schema.required ?? []) if (!(key in object)) return `${at}.${key}: missing`
+    for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+      if (!(key in object)) continue
+      const problem = schemaViolation(object[key], prop, `${at}.${key}`)
+      if (problem) return problem
+    }
+  }
+  return null
+}
+
+function isType(value: unknown, type: string): boolean {
+  switch (type) {
+    case 'null':
+      return value === null
+    case 'integer':
+      return Number.isInteger(value)
+    case 'number':
+      return typeof value === 'number'
+    case 'array':
+      return Array.isArray(value)
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value)
+    default:
+      return typeof value === type
+  }
+}
