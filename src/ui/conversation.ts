@@ -1,7 +1,7 @@
 import { api, ApiError, PAGE_SIZE as PAGE } from './api.ts'
 import { avatar } from './avatar.ts'
 import { createComposer } from './composer.ts'
-import { errorLine, openDialog } from './dialogs/dialog.ts'
+import { openDeleteMessageDialog } from './dialogs/delete-message-dialog.ts'
 import { h } from './dom.ts'
 import { directPeer, roomTitle } from './format.ts'
 import { backIcon, bellIcon, checkIcon, hashIcon, leaveIcon, lockIcon } from './icons.ts'
@@ -67,7 +67,11 @@ export function createConversation(options: ConversationOptions) {
       const given = message.reactions.find((reaction) => reaction.emoji === emoji)?.userIds.includes(options.me.id) ?? false
       void react(message, emoji, !given)
     },
-    remove: (message) => confirmDelete(message),
+    remove: (message) =>
+      openDeleteMessageDialog(message, {
+        deleted: () => room?.id === message.roomId && removed(message.id),
+        closed: () => composer.focus(),
+      }),
     save: async (message, content) => {
       const seen = list.revision(message.id)
       try {
@@ -129,41 +133,6 @@ export function createConversation(options: ConversationOptions) {
     } catch (error) {
       alert(error instanceof ApiError ? error.message : 'The reaction could not be saved.')
     }
-  }
-
-  function confirmDelete(message: Message): void {
-    const error = errorLine()
-    const cancel = h('button', { type: 'button', class: 'button', onclick: () => close() }, 'Cancel')
-    const remove: HTMLButtonElement = h(
-      'button',
-      {
-        type: 'button',
-        class: 'button button--danger',
-        onclick: async () => {
-          remove.disabled = true
-          try {
-            await api.remove(message.roomId, message.id)
-            close()
-            if (room?.id === message.roomId) removed(message.id)
-          } catch (failure) {
-            remove.disabled = false
-            // Deleted meanwhile (another tab, the owner): what was asked for is done.
-            if (failure instanceof ApiError && failure.status === 404) return close()
-            error.textContent = failure instanceof ApiError ? failure.message : 'The message could not be deleted.'
-          }
-        },
-      },
-      'Delete',
-    )
-    const { dialog, close } = openDialog(
-      'Delete message?',
-      h('p', { class: 'dialog__text' }, 'It will be gone for everyone in this conversation. This cannot be undone.'),
-      h('blockquote', { class: 'dialog__quote' }, message.content),
-      error,
-      h('div', { class: 'dialog__actions' }, cancel, remove),
-    )
-    dialog.addEventListener('close', () => composer.focus())
-    cancel.focus()
   }
 
   function removed(messageId: number): void {

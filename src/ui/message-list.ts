@@ -1,4 +1,5 @@
 import { clear, h } from './dom.ts'
+import { createMessageEditor } from './message-editor.ts'
 import { renderMessage, renderPending, type MessageContext, type PendingMessage } from './message-item.ts'
 import type { Message } from './types.ts'
 
@@ -234,47 +235,14 @@ export function createMessageList(options: MessageListOptions) {
     const item = byId.get(id)
     if (!item || !options.canEdit(item.message)) return false
     if (editor) stopEditing()
-    const input = h('textarea', { class: 'editor__input', 'aria-label': 'Edit your message', rows: 1, enterkeyhint: 'done' })
-    input.value = item.message.content
-    const error = h('p', { class: 'editor__error', role: 'alert' })
-    const save = async () => {
-      const current = byId.get(id)
-      const content = input.value.trim()
-      if (!current) return
-      if (content === current.message.content) return stopEditing()
-      if (!content) {
-        error.textContent = 'A message cannot be empty. Delete it instead.'
-        return
-      }
-      input.disabled = true
-      const failure = await options.save(current.message, content)
-      input.disabled = false
-      if (failure === null) return stopEditing()
-      error.textContent = failure
-      input.focus()
-    }
-    input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-        event.preventDefault()
-        void save()
-      } else if (event.key === 'Escape') {
-        event.preventDefault()
-        stopEditing()
-      }
+    const { element, input } = createMessageEditor(item.message.content, {
+      current: () => byId.get(id)?.message.content ?? null,
+      save: (content) => {
+        const current = byId.get(id)
+        return current ? options.save(current.message, content) : Promise.resolve(null)
+      },
+      close: () => stopEditing(),
     })
-    const element = h(
-      'div',
-      { class: 'editor' },
-      input,
-      h(
-        'div',
-        { class: 'editor__bar' },
-        h('span', { class: 'editor__hint' }, 'Enter to save · Escape to cancel'),
-        h('button', { type: 'button', class: 'button button--small', onclick: () => stopEditing() }, 'Cancel'),
-        h('button', { type: 'button', class: 'button button--small button--primary', onclick: () => void save() }, 'Save'),
-      ),
-      error,
-    )
     editor = { id, element, input }
     keepingView(() => rerender(items.indexOf(item)))
     input.focus()
