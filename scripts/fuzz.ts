@@ -16,7 +16,8 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { fuzzRound } from '../test/support/fuzz-world'
-import { describeRequest, KNOWN_BUG_CASES, runRequests, type FuzzFailure } from '../test/support/openapi-fuzz'
+import { describeRequest, runRequests, type FuzzFailure } from '../test/support/fuzz-send'
+import { KNOWN_BUG_CASES } from '../test/support/openapi-fuzz'
 import { fetchOperations } from '../test/support/openapi-operations'
 
 const { values: args } = parseArgs({

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { call, openStream, startServer, tempDir, type TestServer } from './helpers'
 import { fuzzRound, type FuzzRound } from './support/fuzz-world'
-import { describeRequest } from './support/openapi-fuzz'
+import { describeRequest } from './support/fuzz-send'
 import { fetchOperations, type Operation } from './support/openapi-operations'
 
 const SEED = 20261201

@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check'
 import { call, createRoom, newUser, post, type TestUser } from '../helpers'
-import { requestArbitrary, runRequests, SESSION_ENDING, type FuzzContext, type FuzzRequest, type FuzzRun } from './openapi-fuzz'
+import { runRequests, type FuzzRun } from './fuzz-send'
+import { requestArbitrary, SESSION_ENDING, type FuzzContext, type FuzzRequest } from './openapi-fuzz'
 import type { Operation } from './openapi-operations'
 
 export interface FuzzWorld {
