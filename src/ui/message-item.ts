@@ -110,7 +110,9 @@ export function renderMessage(message: Message, previous: Message | undefined, c
   // A tap on a touch screen has no hover: it shows the message's actions instead.
   item.addEventListener('click', (event) => {
     if ((event.target as Element).closest('button, a, textarea, input')) return
-    if (matchMedia('(hover: none)').matches) item.classList.toggle('message--selected')
+    if (!matchMedia('(hover: none)').matches) return
+    for (const other of item.parentElement?.querySelectorAll('.message--selected') ?? []) if (other !== item) other.classList.remove('message--selected')
+    item.classList.toggle('message--selected')
   })
   return item
 }
@@ -161,9 +163,9 @@ function chip(message: Message, reaction: Reaction, context: MessageContext): HT
 
 /** The hover (or focus, or tap) toolbar: react, reply, and the menu with the rest. */
 function actions(message: Message, context: MessageContext): HTMLElement {
-  const tool = (label: string, icon: SVGSVGElement, onclick: (event: MouseEvent) => void, popup = false) =>
-    h('button', { type: 'button', class: 'message__action', 'aria-label': label, title: label, 'aria-haspopup': popup ? 'true' : null, onclick }, icon)
-  const react = tool('Add reaction', smileIcon(), (event) => context.pickReaction(message, event.currentTarget as HTMLElement), true)
+  const tool = (label: string, icon: SVGSVGElement, onclick: (event: MouseEvent) => void, popup: 'dialog' | 'menu' | null = null) =>
+    h('button', { type: 'button', class: 'message__action', 'aria-label': label, title: label, 'aria-haspopup': popup, onclick }, icon)
+  const react = tool('Add reaction', smileIcon(), (event) => context.pickReaction(message, event.currentTarget as HTMLElement), 'dialog')
   const more: HTMLButtonElement = tool('Message actions', moreIcon(), () => {
     const items: MenuItem[] = [
       { label: 'Reply', icon: replyIcon, run: () => context.reply(message) },
@@ -172,8 +174,7 @@ function actions(message: Message, context: MessageContext): HTMLElement {
     if (context.canEdit(message)) items.push({ label: 'Edit message', icon: editIcon, run: () => context.edit(message) })
     if (context.canDelete(message)) items.push({ label: 'Delete message', icon: trashIcon, danger: true, run: () => context.remove(message) })
     openMenu(more, 'Message actions', items)
-  }, true)
-  more.setAttribute('aria-haspopup', 'menu')
+  }, 'menu')
   return h('div', { class: 'message__actions' }, react, tool('Reply', replyIcon(), () => context.reply(message)), more)
 }
 
