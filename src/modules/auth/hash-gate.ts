@@ -10,7 +10,7 @@ export interface HashGateOptions {
 
 /**
  * Half the cores (at least one) hash; the rest stay for the event loop. A queue of 32 per
- * running hash is about a second of waiting at ~35 ms a hash: longer, and a client would
+ * running hash is about a second of waiting at 20-35 ms a hash: longer, and a client would
  * rather be told to come back.
  */
 export function defaultHashGateOptions(): HashGateOptions {
@@ -19,13 +19,12 @@ export function defaultHashGateOptions(): HashGateOptions {
 }
 
 /**
- * Bounds the password hashes (argon2id: ~35 ms of CPU and 19 MiB each here) that run at once.
- * Bun runs each on a thread pool as wide as the machine, so without a bound a flood of sign-ins
- * takes every core, and the event loop, which delivers messages, waits for CPU behind them.
+ * Bounds the password hashes (argon2id: 20-35 ms of CPU and 19 MiB each here) that run at
+ * once. Bun runs each on a thread pool as wide as the machine, so without a bound a flood of
+ * sign-ins takes every core, and the event loop, which delivers messages, waits behind them.
  * Hashes past the bound wait their turn in order; past `maxWaiting` the call fails at once
- * with 503 `unavailable` and Retry-After (the time the queue takes to drain). 503, not 429:
- * the one refused may be a user who sent a single sign-in while others flood the server, so
- * "the server is busy" is true and "you sent too many" would not be.
+ * with 503 `unavailable` and Retry-After (the time the queue takes to drain). 503, not 429: the one refused may be a user who sent a single sign-in while others
+ * flood the server, so "the server is busy" is true and "you sent too many" would not be.
  */
 export function createHashGate({ concurrency, maxWaiting }: HashGateOptions) {
   let running = 0
