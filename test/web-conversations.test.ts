@@ -95,8 +95,9 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     const { id: roomId } = await directRoom(server, cleo, dev)
     await post(server, dev, roomId, 'Ship it today?')
     const [contextC, contextD] = await Promise.all([signedIn(browser, server, cleo), signedIn(browser, server, dev)])
-    const [pageC, pageD] = await Promise.all([openPage(contextC, `/#/rooms/${roomId}`), openPage(contextD, `/#/rooms/${roomId}`)])
-    await Promise.all([shown(pageC, 'Ship it today?').waitFor(), shown(pageD, 'Ship it today?').waitFor()])
+    const [otherTab, pageD] = await Promise.all([openPage(contextC, `/#/rooms/${roomId}`), openPage(contextD, `/#/rooms/${roomId}`)])
+    const pageC = await openPage(contextC, `/#/rooms/${roomId}`)
+    await Promise.all([shown(pageC, 'Ship it today?').waitFor(), shown(pageD, 'Ship it today?').waitFor(), shown(otherTab, 'Ship it today?').waitFor()])
 
     const message = item(pageC, 'Ship it today?')
     await message.hover()
@@ -106,6 +107,8 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await Promise.all([chipCount(pageC, 'Ship it today?', '👍', 1).waitFor(), chipCount(pageD, 'Ship it today?', '👍', 1).waitFor()])
     expect(await chip(pageC, 'Ship it today?', '👍').getAttribute('aria-pressed')).toBe('true')
     expect(await chip(pageD, 'Ship it today?', '👍').getAttribute('aria-pressed')).toBe('false')
+    // Cleo's other tab, open all along, shows it as hers too.
+    await chip(otherTab, 'Ship it today?', '👍').and(otherTab.locator('[aria-pressed="true"]')).waitFor()
 
     // The other person's click on the chip adds theirs: two on both pages.
     await chip(pageD, 'Ship it today?', '👍').click()
