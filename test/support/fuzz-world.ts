@@ -2,7 +2,7 @@
  * The data a fuzz run works on, over HTTP only (so it runs against the binary or any URL): the
  * caller's own rooms to aim valid requests at, and witness rooms of another user, written before
  * the run and compared after it. The caller is never an admin, so nothing it may do reaches the
- * witness rooms beyond joining and posting in the public one.
+ * witness rooms beyond joining the public one and posting and reacting there.
  */
 import fc from 'fast-check'
 import { call, createRoom, newUser, post, type TestUser } from '../helpers'
@@ -24,7 +24,7 @@ export interface FuzzWorld {
 const WITNESS_TEXTS = ['plain text', 'émoji 👍🏽 and RTL \u202Eabc', 'line\nbreaks\r\nand\ttabs', '@someone <b>not html</b>', '0'.repeat(4000)]
 
 export async function seedWorld(url: string): Promise<FuzzWorld> {
-  // The first account is the admin: made here and never used, so the caller is a member.
+  // On a new server the first account is the admin: made here and never used, so the caller is a member.
   await newUser(url, 'fuzzroot')
   const keeper = await newUser(url, 'fuzzkeeper')
   const caller = await newUser(url, 'fuzzcaller')
