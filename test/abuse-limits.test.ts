@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { connect, type Socket } from 'node:net'
 import { AppError } from '../src/errors'
 import { createHashGate, defaultHashGateOptions } from '../src/modules/auth/hash-gate'
-import { call, createRoom, eventually, newUser, openStream, post, SseStream, startServer, type TestServer, type TestUser } from './helpers'
+import { call, createRoom, eventually, newUser, openStream, post, SseStream, startServer, type Reply, type TestServer, type TestUser } from './helpers'
 
 /** Everything a test opened, closed after it whatever happened. */
 const opened: { close(): void }[] = []
@@ -185,7 +185,7 @@ describe('RATE_LIMIT_AUTH_PER_MINUTE', () => {
   const login = (server: TestServer, username: string, password: string, headers: Record<string, string> = {}) =>
     call(server.url, '/api/auth/login', { body: { username, password }, headers })
 
-  function expectLimited(res: Awaited<ReturnType<typeof call>>) {
+  function expectLimited(res: Reply) {
     expect(res.status).toBe(429)
     expect(res.body.error.code).toBe('rate_limited')
     // A minute's allowance of LIMIT refills one attempt every 60 / LIMIT seconds.
@@ -230,6 +230,17 @@ describe('RATE_LIMIT_AUTH_PER_MINUTE', () => {
     // A first hop that is no address counts as the peer, not as a key of its own.
     for (let i = 1; i < LIMIT; i++) expect((await register(server, { 'x-forwarded-for': `not-an-address-${i}` })).status).toBe(201)
     expectLimited(await register(server, { 'x-forwarded-for': 'not-an-address-again' }))
+  })
+
+  it('keeps the per-account throttle when every guess comes from another address', async () => {
+    const server = await serve({ rateLimitAuthPerMinute: LIMIT, trustProxy: true })
+    const name = fresh()
+    expect((await register(server, { 'x-forwarded-for': '192.0.2.1' }, name)).status).toBe(201)
+    const from = (i: number) => ({ 'x-forwarded-for': `192.0.2.${10 + i}` })
+    for (let i = 0; i < 10; i++) expect((await login(server, name, `guess-${i}-xx`, from(i))).status).toBe(401)
+    const limited = await login(server, name, 'password-123', from(99))
+    expect(limited.status).toBe(429)
+    expect(limited.body.error.code).toBe('rate_limited')
   })
 
   it('with TRUST_PROXY counts an IPv6 client by its /64 network', async () => {
