@@ -467,6 +467,13 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       const stored = await call<(Message & { reactions: unknown[] })[]>(restarting, 'GET', messagesPath(roomId), nia.token)
       const byContent = (content: string) => stored.find((message) => message.content === content)!
       const banner = pageO.getByRole('status').filter({ hasText: 'Connection lost' })
+      // Where each new stream request resumes (the browser's own reconnect sends the header,
+      // which only allHeaders() shows; a stream the page reopens names it in the query).
+      const resumes: Promise<number | null>[] = []
+      pageO.on('request', (request) => {
+        if (!request.url().includes('/api/chat/stream')) return
+        resumes.push(request.allHeaders().then((headers) => Number(headers['last-event-id'] ?? new URL(request.url()).searchParams.get('lastEventId')) || null))
+      })
       expect(await restarting.stop()).toBe(0)
       await banner.waitFor()
       const other = await spawnServer({ dbPath: restarting.dbPath, env: SERVER_ENV })
@@ -481,6 +488,10 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       }
       await restarting.restart()
       await banner.waitFor({ state: 'hidden' })
+      // The stream resumed after the last event it had: the deletion, numbered after every message so far.
+      const resumedFrom = await Promise.all(resumes)
+      expect(resumedFrom.length).toBeGreaterThan(0)
+      expect(resumedFrom.at(-1)).toBeGreaterThan(Math.max(...stored.map((message) => message.id)))
       for (const page of [pageN, pageO]) {
         await shown(page, 'posted offline').waitFor()
         await chipCount(page, 'kept, edited offline', '🎉', 1).waitFor()
