@@ -128,6 +128,40 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE participants ADD COLUMN notification_level TEXT
     CHECK (notification_level IN ('all', 'mentions', 'none'));
   `,
+  // 4: files. An upload is a row here and a file under FILES_PATH named by `storage_key` (made
+  // by the server; the user's name is metadata). It belongs to its room and, once posted, to
+  // its message: deleting either deletes the row (foreign keys), and a trigger queues the disk
+  // copy in `file_removals`, so the files on disk follow the database even across a crash or
+  // another instance. `messages.attachments` is the JSON copy every message read returns.
+  `
+  CREATE TABLE files (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    uploader_id INTEGER NOT NULL REFERENCES users (id),
+    message_id INTEGER REFERENCES messages (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER,
+    height INTEGER,
+    storage_key TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX files_room ON files (room_id);
+  CREATE INDEX files_message ON files (message_id) WHERE message_id IS NOT NULL;
+  -- the orphan sweep: unattached uploads by age
+  CREATE INDEX files_unattached ON files (created_at) WHERE message_id IS NULL;
+
+  CREATE TABLE file_removals (
+    storage_key TEXT PRIMARY KEY
+  ) WITHOUT ROWID;
+  CREATE TRIGGER files_removed AFTER DELETE ON files BEGIN
+    INSERT OR IGNORE INTO file_removals (storage_key) VALUES (OLD.storage_key);
+  END;
+
+  -- JSON copy of the message's files, in the order given; NULL when none
+  ALTER TABLE messages ADD COLUMN attachments TEXT;
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

@@ -50,6 +50,32 @@ export interface Reaction {
   userIds: number[]
 }
 
+/** A file as a message carries it (the JSON copy on the message row). */
+export interface AttachmentRecord {
+  id: number
+  name: string
+  contentType: string
+  size: number
+  width: number | null
+  height: number | null
+}
+
+/** An upload: its room, who sent it, the message it belongs to once posted, its disk name. */
+export interface FileRecord extends AttachmentRecord {
+  roomId: number
+  uploaderId: number
+  messageId: number | null
+  /** The server-made name under FILES_PATH; never shown to clients. */
+  storageKey: string
+  createdAt: number
+}
+
+/**
+ * postMessage's `attachmentIds` named a file that is not the sender's upload in that room, or
+ * one already attached: checked inside the write, so two posts can never take the same file.
+ */
+export class UnattachableFilesError extends Error {}
+
 export interface MessageRecord {
   id: number
   roomId: number
@@ -65,6 +91,8 @@ export interface MessageRecord {
   mentions: number[]
   /** In the order each emoji was first used on this message. */
   reactions: Reaction[]
+  /** In the order given when posted. */
+  attachments: AttachmentRecord[]
 }
 
 /**
@@ -158,6 +186,8 @@ export interface Store {
     clientMessageId: string | null
     replyToId: number | null
     mentions: number[]
+    /** Uploads of the sender in this room, not yet attached (else UnattachableFilesError); [] for none. */
+    attachmentIds?: number[]
     now: number
   }): Promise<{ message: MessageRecord; created: boolean }>
   /** A message of that room, not deleted. */
@@ -187,6 +217,21 @@ export interface Store {
   maxEventId(): Promise<number>
   /** Moves the read marker forward (never back); false when not a participant. */
   markRead(roomId: number, userId: number, messageId: number): Promise<boolean>
+
+  // files
+  /** Records an upload whose bytes are already on disk under storageKey. */
+  createFile(input: Omit<FileRecord, 'id' | 'messageId'>): Promise<FileRecord>
+  getFile(id: number): Promise<FileRecord | null>
+  /** Deletes the uploads created before `before` that no message took; how many went. */
+  deleteUnattachedFiles(before: number): Promise<number>
+  /**
+   * Storage keys of deleted files (with their message, their room, or swept) whose disk copies
+   * are still to be removed, oldest first; `fileRemoved` forgets them once they are gone.
+   */
+  pendingFileRemovals(limit: number): Promise<string[]>
+  fileRemoved(storageKeys: string[]): Promise<void>
+  /** Which of these storage keys belong to a file row (a disk file without one is a leftover). */
+  knownStorageKeys(storageKeys: string[]): Promise<Set<string>>
 
   /** Whether the database answers. */
   ping(): Promise<boolean>

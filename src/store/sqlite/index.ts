@@ -1,6 +1,7 @@
 import type { Store } from '../store'
 import { openDatabase } from './database'
 import { createEventStore } from './events'
+import { createFileStore } from './files'
 import { createMessageStore } from './messages'
 import { createRoomStore } from './rooms'
 import { createSessionStore } from './sessions'
@@ -16,13 +17,15 @@ export { openDatabase } from './database'
 export function createSqliteStore(path: string): Store {
   const db = openDatabase(path)
   const { writer: eventWriter, ...events } = createEventStore(db)
-  const { writer, ...messages } = createMessageStore(db, eventWriter)
+  const { writer: fileWriter, ...files } = createFileStore(db)
+  const { writer, ...messages } = createMessageStore(db, eventWriter, fileWriter)
   return {
     ...createUserStore(db),
     ...createSessionStore(db),
     ...createRoomStore(db, writer),
     ...messages,
     ...events,
+    ...files,
     async ping() {
       try {
         return db.query('SELECT 1 AS ok').get() !== null

@@ -1,18 +1,20 @@
-import type { MessageRecord, Reaction } from '../store'
+import type { AttachmentRecord, MessageRecord, Reaction } from '../store'
 
 const columns = (m: string) => `${m}id, ${m}room_id AS roomId, ${m}sender_id AS senderId, ${m}content,
   ${m}message_type AS messageType, ${m}created_at AS createdAt, ${m}client_message_id AS clientMessageId,
-  ${m}edited_at AS editedAt, ${m}reply_to_id AS replyToId, ${m}mentions AS mentionsJson, ${m}reactions AS reactionsJson`
+  ${m}edited_at AS editedAt, ${m}reply_to_id AS replyToId, ${m}mentions AS mentionsJson, ${m}reactions AS reactionsJson,
+  ${m}attachments AS attachmentsJson`
 
 /** The columns of a message (alias m) as every query reads them; `toRecord` turns a row into a record. */
 export const MESSAGE = columns('m.')
 /** The same, for a RETURNING clause (which takes no alias). */
 export const MESSAGE_RETURNING = columns('')
 
-export interface MessageRow extends Omit<MessageRecord, 'mentions' | 'reactions'> {
+export interface MessageRow extends Omit<MessageRecord, 'mentions' | 'reactions' | 'attachments'> {
   /** JSON copies kept on the row (NULL when empty), so a page of messages is one read. */
   mentionsJson: string | null
   reactionsJson: string | null
+  attachmentsJson: string | null
 }
 
 export const toRecord = (row: MessageRow): MessageRecord => ({
@@ -27,6 +29,7 @@ export const toRecord = (row: MessageRow): MessageRecord => ({
   replyToId: row.replyToId,
   mentions: row.mentionsJson === null ? [] : (JSON.parse(row.mentionsJson) as number[]),
   reactions: row.reactionsJson === null ? [] : (JSON.parse(row.reactionsJson) as Reaction[]),
+  attachments: row.attachmentsJson === null ? [] : (JSON.parse(row.attachmentsJson) as AttachmentRecord[]),
 })
 
 export const toRecords = (rows: MessageRow[]): MessageRecord[] => rows.map(toRecord)

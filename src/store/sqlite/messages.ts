@@ -3,6 +3,7 @@ import { createGroupCommit, type Outcome } from '../group-commit'
 import type { MessageRecord, Store } from '../store'
 import { bounded, retryBusy, returning, statement } from './database'
 import type { EventWriter } from './events'
+import type { FileWriter } from './files'
 import { jsonOrNull, MESSAGE, MESSAGE_RETURNING, toRecord, toRecords, withReaction, type MessageRow } from './message-rows'
 
 export type MessageStore = Pick<
@@ -27,13 +28,13 @@ export interface MessageWriter {
 
 type PostInput = Parameters<Store['postMessage']>[0]
 
-export function createMessageStore(db: Database, events: EventWriter): MessageStore & { writer: MessageWriter } {
+export function createMessageStore(db: Database, events: EventWriter, files: FileWriter): MessageStore & { writer: MessageWriter } {
   const q = <T>(sql: string) => statement<T>(db, sql)
   // The id is the next number of the event sequence; the insert trigger moves the counter.
   // (`WHERE true`: SQLite's parser needs it between INSERT ... SELECT and ON CONFLICT.)
   const insertMessage = q<MessageRow>(
-    `INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at, client_message_id, reply_to_id, mentions)
-     SELECT last_id + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM event_sequence WHERE true
+    `INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at, client_message_id, reply_to_id, mentions, attachments)
+     SELECT last_id + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM event_sequence WHERE true
      ON CONFLICT (sender_id, room_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
      RETURNING ${MESSAGE_RETURNING}`,
   )
@@ -71,9 +72,9 @@ export function createMessageStore(db: Database, events: EventWriter): MessageSt
   )
   const markOwnRead = q(`UPDATE participants SET last_read_id = ?1 WHERE room_id = ?2 AND user_id = ?3 AND last_read_id < ?1`)
 
-  const insert = (input: PostInput, type: MessageRecord['messageType']) => {
+  const insert = (input: PostInput, type: MessageRecord['messageType'], attachments: readonly unknown[] = []) => {
     const { roomId, senderId, content, clientMessageId, replyToId, mentions, now } = input
-    const row = returning(insertMessage, roomId, senderId, content, type, now, clientMessageId, replyToId, jsonOrNull(mentions))
+    const row = returning(insertMessage, roomId, senderId, content, type, now, clientMessageId, replyToId, jsonOrNull(mentions), jsonOrNull(attachments))
     if (row && mentions.length > 0) insertMentions.run(row.id, roomId, JSON.stringify(mentions))
     return row && toRecord(row)
   }
@@ -85,8 +86,17 @@ export function createMessageStore(db: Database, events: EventWriter): MessageSt
   }
 
   const postOne = (input: PostInput) => {
-    const message = insert(input, 'MESSAGE')
+    const attachmentIds = input.attachmentIds ?? []
+    if (attachmentIds.length > 0 && input.clientMessageId !== null) {
+      // A retry of a post that took these files finds them taken: it gets the first message.
+      const first = messageByClientId.get(input.senderId, input.roomId, input.clientMessageId)
+      if (first) return { message: toRecord(first), created: false }
+    }
+    // Checked before anything is written: a refused post leaves nothing behind in the batch.
+    const attachments = attachmentIds.length > 0 ? files.claimable(input.roomId, input.senderId, attachmentIds) : []
+    const message = insert(input, 'MESSAGE', attachments)
     if (!message) return { message: toRecord(messageByClientId.get(input.senderId, input.roomId, input.clientMessageId)!), created: false }
+    if (attachmentIds.length > 0) files.attach(message.id, attachmentIds)
     // Whoever writes has read the room up to there: their unread count starts after it.
     markOwnRead.run(message.id, input.roomId, input.senderId)
     return { message, created: true }
