@@ -7,6 +7,8 @@ import { createBodyLimits } from './http/body-limit'
 import { parseJsonBody } from './http/json-body'
 import { createRouteTable } from './http/route-table'
 import { createUnmatched } from './http/unmatched'
+import { attachmentRoutes, UPLOAD_ROUTE } from './modules/attachments'
+import { uploadBodyLimit } from './modules/attachments/service'
 import { authRoutes } from './modules/auth'
 import { createAuthPlugin } from './modules/auth/plugin'
 import { docsRoutes } from './modules/docs'
@@ -39,7 +41,7 @@ export function createApp(deps: Deps) {
   const routes = createRouteTable(() => app.routes)
   // Every request body is JSON within MAX_BODY_BYTES; a route that reads its own body (an
   // upload, up to MAX_UPLOAD_BYTES) names itself here by method and path template.
-  const bodyLimits = createBodyLimits(routes)
+  const bodyLimits = createBodyLimits(routes, { [UPLOAD_ROUTE]: uploadBodyLimit(deps.config.maxUploadBytes) })
   const unmatched = createUnmatched(routes)
 
   // No schema here transforms values (no Encode pass needed), and handlers read only the
@@ -80,6 +82,7 @@ export function createApp(deps: Deps) {
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))
     .use(mentionRoutes({ messages: deps.messages, authPlugin }))
+    .use(attachmentRoutes({ attachments: deps.attachments, authPlugin, maxUploadBytes: deps.config.maxUploadBytes }))
     .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin, maxStreamsPerUser: deps.config.maxStreamsPerUser }))
     .use(webRoutes)
     .all('*', ({ request }) => unmatched.answer(request), { detail: { hide: true } })

@@ -26,6 +26,12 @@ export interface Config {
   trustProxy: boolean
   /** Open streams per user on this instance; 0: no limit. */
   maxStreamsPerUser: number
+  /** The largest upload, in bytes. */
+  maxUploadBytes: number
+  /** Where uploads are kept; undefined: a `files` folder beside the database (files/storage.ts). */
+  filesPath: string | undefined
+  /** How often unattached uploads older than 24 hours are looked for and deleted. */
+  uploadSweepIntervalMs: number
 }
 
 type Parser<T> = (raw: string) => T | undefined
@@ -69,6 +75,9 @@ export const SETTINGS = [
   setting({ key: 'trustProxy', env: 'TRUST_PROXY', flag: '--trust-proxy', parse: bool, expect: 'true or false', fallback: false, help: 'take the client address from the first X-Forwarded-For hop' }),
   setting({ key: 'maxStreamsPerUser', env: 'MAX_STREAMS_PER_USER', flag: '--max-streams-per-user', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 100, help: 'open streams per user; 0: no limit' }),
   setting({ key: 'sessionTtlDays', env: 'SESSION_TTL_DAYS', flag: '--session-ttl-days', parse: int(1, 3650), expect: 'an integer 1-3650', fallback: 30, help: 'days a session lives without use' }),
+  setting({ key: 'maxUploadBytes', env: 'MAX_UPLOAD_BYTES', flag: '--max-upload-bytes', parse: int(1, 2 ** 40), expect: 'an integer 1-1099511627776', fallback: 26_214_400, help: 'largest upload, in bytes' }),
+  setting({ key: 'filesPath', env: 'FILES_PATH', flag: '--files-path', parse: text, expect: 'a folder path', fallback: undefined, help: 'where uploads are kept (unset: a files folder beside the database)' }),
+  setting({ key: 'uploadSweepIntervalMs', env: 'UPLOAD_SWEEP_INTERVAL_MS', flag: '--upload-sweep-interval-ms', parse: int(100, 86_400_000), expect: 'an integer 100-86400000', fallback: 3_600_000, help: 'how often uploads left unattached for 24 hours are deleted' }),
 ]
 
 /** A bad setting: main prints its message as one line and exits non-zero. */

@@ -1,8 +1,11 @@
 import type { Bus, Presence } from './bus/bus'
 import { createMemoryBus, createMemoryPresence } from './bus/memory'
 import type { Config } from './config'
+import { filesFolder, createFileStorage } from './files/storage'
+import { createFileReaper, type FileReaper } from './files/sweep'
 import type { Logger } from './log'
 import { createMetrics, type Metrics } from './metrics'
+import { createAttachmentService, type AttachmentService } from './modules/attachments/service'
 import { createAuthService, type AuthService } from './modules/auth/service'
 import { createMessageService, type MessageService } from './modules/messages/service'
 import { createRoomService, type RoomService } from './modules/rooms/service'
@@ -22,6 +25,9 @@ export interface Deps {
   users: UserService
   rooms: RoomService
   messages: MessageService
+  attachments: AttachmentService
+  /** Keeps the files on disk in step with the database (purge after deletions, the orphan sweep). */
+  files: FileReaper
   streams: StreamHub
   /** Stops timers and closes the bus, presence and store (after the server stopped). */
   close(): Promise<void>
@@ -44,8 +50,13 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     cacheSessions: config.redisUrl === undefined,
   })
   const users = createUserService({ store, presence })
-  const rooms = createRoomService({ store, bus, presence })
-  const messages = createMessageService({ store, bus, rooms, messagesPerMinute: config.rateLimitMessagesPerMinute })
+  const storage = createFileStorage(filesFolder(config))
+  const files = createFileReaper({ store, storage, log })
+  const releaseFiles = () => void files.purge()
+  const rooms = createRoomService({ store, bus, presence, releaseFiles })
+  const messages = createMessageService({ store, bus, rooms, messagesPerMinute: config.rateLimitMessagesPerMinute, releaseFiles })
+  const attachments = createAttachmentService({ store, rooms, storage, maxUploadBytes: config.maxUploadBytes })
+  files.start(config.uploadSweepIntervalMs)
   const streams = await createStreamHub({
     store,
     bus,
@@ -68,9 +79,12 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     users,
     rooms,
     messages,
+    attachments,
+    files,
     streams,
     async close() {
       streams.stop()
+      files.stop()
       await Promise.allSettled([bus.close(), presence.close()])
       store.close()
     },

@@ -20,5 +20,5 @@ export const Timestamp = t.String({ format: 'date-time', description: 'ISO-8601 
 export const iso = (epochMs: number) => new Date(epochMs).toISOString()
 
 /** Error responses a route documents, by status. */
-export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 503)[]) =>
+export const errors = (...statuses: (400 | 401 | 403 | 404 | 409 | 413 | 415 | 416 | 429 | 503)[]) =>
   Object.fromEntries(statuses.map((s) => [s, ErrorResponse])) as Record<number, typeof ErrorResponse>

@@ -1,5 +1,5 @@
 import { t } from 'elysia'
-import type { MessageRecord } from '../../store/store'
+import type { AttachmentRecord, MessageRecord } from '../../store/store'
 import { Id, iso, Timestamp } from '../common/model'
 
 export const MESSAGE_MAX_CHARS = 4000
@@ -12,7 +12,7 @@ export const Reaction = t.Object({
   userIds: t.Array(t.Integer(), { description: 'who reacted, ascending' }),
 })
 
-/** A file attached to a message (uploads arrive with the files feature; until then `attachments` is empty). */
+/** A file: an upload, and once posted one of its message's attachments. */
 export const Attachment = t.Object({
   id: t.Integer(),
   name: t.String({ examples: ['notes.pdf'] }),
@@ -22,6 +22,21 @@ export const Attachment = t.Object({
   width: t.Union([t.Integer(), t.Null()], { description: 'pixels, for PNG, JPEG, GIF and WebP images' }),
   height: t.Union([t.Integer(), t.Null()]),
 })
+
+export type Attachment = typeof Attachment.static
+
+export const toAttachment = (a: AttachmentRecord): Attachment => ({
+  id: a.id,
+  name: a.name,
+  contentType: a.contentType,
+  size: a.size,
+  url: `/api/chat/attachments/${a.id}/${encodeURIComponent(a.name)}`,
+  width: a.width,
+  height: a.height,
+})
+
+/** At most this many files on one message. */
+export const ATTACHMENTS_MAX = 10
 
 export const Message = t.Object({
   id: t.Integer({ examples: [42] }),
@@ -42,12 +57,15 @@ export type Message = typeof Message.static
 const Content = t.String({ minLength: 1, description: '1-4000 characters (Unicode code points), not blank', examples: ['Hello, @alice!'] })
 
 export const PostMessageBody = t.Object({
-  content: Content,
+  content: t.Optional(t.String({ description: '1-4000 characters (Unicode code points), not blank; may be empty or left out when attachmentIds names a file', examples: ['Hello, @alice!'] })),
   messageType: t.Optional(t.Literal('MESSAGE', { description: 'the only type a client may send' })),
   clientMessageId: t.Optional(
     t.String({ minLength: 1, maxLength: 64, description: 'chosen by the client; a repeat returns the first message (200) and stores nothing', examples: ['6f1c2f0e-8b0a-4c7e-9a51-2f6f1f3d9b10'] }),
   ),
   replyToId: t.Optional({ ...Id, description: 'a message of the same room, not deleted, that this one answers' }),
+  attachmentIds: t.Optional(
+    t.Array(Id, { minItems: 1, maxItems: ATTACHMENTS_MAX, description: "1-10 of the caller's uploads in this room not yet attached to a message, in the order shown" }),
+  ),
 })
 
 export const EditMessageBody = t.Object({ content: Content })
@@ -88,5 +106,5 @@ export const toMessage = (m: MessageRecord): Message => ({
   replyToId: m.replyToId,
   mentions: m.mentions,
   reactions: m.reactions.map((r) => ({ emoji: r.emoji, count: r.userIds.length, userIds: r.userIds })),
-  attachments: [],
+  attachments: m.attachments.map(toAttachment),
 })

@@ -1,6 +1,6 @@
 import { roomTopic, userTopic, type Bus } from '../../bus/bus'
 import { AppError, badRequest, forbidden, notFound } from '../../errors'
-import type { MessageRecord, RoomRecord, Store, UserRecord } from '../../store/store'
+import { UnattachableFilesError, type MessageRecord, type RoomRecord, type Store, type UserRecord } from '../../store/store'
 import { cursor, pageLimit, requiredCursor } from '../common/paging'
 import { checkText, codePoints } from '../common/text'
 import type { RoomService } from '../rooms/service'
@@ -20,6 +20,8 @@ export interface MessageServiceOptions {
   bus: Bus
   rooms: RoomService
   messagesPerMinute: number
+  /** Removes from disk the files of what was just deleted (files/sweep.ts). */
+  releaseFiles?: () => void
   now?: () => number
 }
 
@@ -40,7 +42,7 @@ function checkEmoji(emoji: string): void {
   if (/[\p{White_Space}\p{Cc}]/u.test(emoji)) throw badRequest('emoji: no white space or control characters')
 }
 
-export function createMessageService({ store, bus, rooms, messagesPerMinute, now = Date.now }: MessageServiceOptions) {
+export function createMessageService({ store, bus, rooms, messagesPerMinute, releaseFiles = () => {}, now = Date.now }: MessageServiceOptions) {
   const postLimiter = createRateLimiter(messagesPerMinute, now)
   const typingSentAt = new Map<string, number>()
 
@@ -72,7 +74,7 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
     },
 
     /** Persists, then publishes: once this returns, the message is stored (201) or was already (200). */
-    async post(roomId: number, userId: number, input: { content: string; clientMessageId?: string; replyToId?: number }): Promise<{ message: Message; created: boolean }> {
+    async post(roomId: number, userId: number, input: { content?: string; clientMessageId?: string; replyToId?: number; attachmentIds?: number[] }): Promise<{ message: Message; created: boolean }> {
       await rooms.participating(roomId, userId)
       const clientMessageId = input.clientMessageId ?? null
       if (clientMessageId !== null) {
@@ -80,7 +82,11 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
         const first = await store.findClientMessage(userId, roomId, clientMessageId)
         if (first) return { message: toMessage(first), created: false }
       }
-      const problem = checkText('content', input.content, MESSAGE_MAX_CHARS)
+      const attachmentIds = input.attachmentIds ?? []
+      const content = input.content ?? ''
+      // A message with files may have no text; text it has follows the usual rules.
+      if (input.content === undefined && attachmentIds.length === 0) throw badRequest('content: is required')
+      const problem = attachmentIds.length > 0 && content === '' ? null : checkText('content', content, MESSAGE_MAX_CHARS)
       if (problem) throw badRequest(problem)
       const replyToId = input.replyToId ?? null
       // Checked before it is stored, not with it: an original deleted in between reads as a
@@ -89,8 +95,13 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
       const wait = postLimiter.take(userId)
       if (wait > 0) throw new AppError('rate_limited', `too many messages: try again in ${wait} s`, wait)
 
-      const mentions = await mentionsIn(roomId, input.content)
-      const { message, created } = await store.postMessage({ roomId, senderId: userId, content: input.content, clientMessageId, replyToId, mentions, now: now() })
+      const mentions = await mentionsIn(roomId, content)
+      const { message, created } = await store
+        .postMessage({ roomId, senderId: userId, content, clientMessageId, replyToId, mentions, attachmentIds, now: now() })
+        .catch((error: unknown) => {
+          if (error instanceof UnattachableFilesError) throw badRequest("attachmentIds: each must be one of the caller's uploads in this room, not yet attached, named once")
+          throw error
+        })
       if (created) announce(roomId, message.id)
       return { message: toMessage(message), created }
     },
@@ -115,6 +126,7 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, now
       const deleted = await store.deleteMessage(roomId, messageId, now())
       if (!deleted) throw notFound('message')
       announce(roomId, deleted.eventId)
+      releaseFiles()
     },
 
     /** Adds (on) or takes back the caller's reaction; a change that changes nothing sends no event. */

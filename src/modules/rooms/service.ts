@@ -11,7 +11,20 @@ const PUBLIC_LIST_LIMIT = 200
  * everyone outside it, exactly like a room that does not exist; a public room is readable by
  * all, writable by its participants.
  */
-export function createRoomService({ store, bus, presence, now = Date.now }: { store: Store; bus: Bus; presence: Presence; now?: () => number }) {
+export function createRoomService({
+  store,
+  bus,
+  presence,
+  releaseFiles = () => {},
+  now = Date.now,
+}: {
+  store: Store
+  bus: Bus
+  presence: Presence
+  /** Removes from disk the files of what was just deleted (files/sweep.ts). */
+  releaseFiles?: () => void
+  now?: () => number
+}) {
   /** The room if `userId` may read it; 404 otherwise. */
   async function readable(roomId: number, userId: number): Promise<RoomRecord & { member: boolean }> {
     const room = await store.getRoomFor(roomId, userId)
@@ -92,6 +105,7 @@ export function createRoomService({ store, bus, presence, now = Date.now }: { st
       if (!allowed) throw forbidden(room.type === 'direct' ? 'only its participants can delete a direct room' : 'only the owner can delete this room')
       await store.deleteRoom(roomId)
       bus.publish(roomTopic(roomId), { type: 'room-deleted', roomId, userId })
+      releaseFiles()
     },
 
     async join(roomId: number, userId: number): Promise<Room> {

@@ -1,0 +1,75 @@
+import { notFound } from '../../errors'
+import { HEAD_BYTES, imageSize } from '../../files/image-size'
+import type { FileStorage } from '../../files/storage'
+import type { FileRecord, Store } from '../../store/store'
+import { toAttachment, type Attachment } from '../messages/model'
+import type { RoomService } from '../rooms/service'
+import { cleanFileName, declaredType } from './file-types'
+import { MULTIPART_OVERHEAD_BYTES, receiveFile } from './receive'
+
+/** The body limit of the upload route: the largest file and its multipart framing. */
+export const uploadBodyLimit = (maxUploadBytes: number) => maxUploadBytes + MULTIPART_OVERHEAD_BYTES
+
+export interface AttachmentServiceOptions {
+  store: Store
+  rooms: RoomService
+  storage: FileStorage
+  maxUploadBytes: number
+  now?: () => number
+}
+
+export function createAttachmentService({ store, rooms, storage, maxUploadBytes, now = Date.now }: AttachmentServiceOptions) {
+  /**
+   * Who may read a file: whoever may read its room once it is posted; before that, only its
+   * uploader (an upload not sent yet is nobody else's business). Everyone else, like an
+   * unknown id, gets the same 404.
+   */
+  async function mayRead(file: FileRecord, userId: number): Promise<boolean> {
+    if (file.messageId === null) return file.uploaderId === userId
+    const room = await store.getRoomFor(file.roomId, userId)
+    return room !== null && (room.member || room.visibility === 'public')
+  }
+
+  return {
+    /** Receives one file into a room the caller is in; the body is read only after that check. */
+    async upload(roomId: number, userId: number, request: Request): Promise<Attachment> {
+      await rooms.participating(roomId, userId)
+      const received = await receiveFile(request, {
+        destination: storage.incomingPath,
+        maxFileBytes: maxUploadBytes,
+        maxBodyBytes: uploadBodyLimit(maxUploadBytes),
+        discard: storage.discard,
+      })
+      let storageKey: string | undefined
+      try {
+        const image = imageSize(await Bun.file(received.path).slice(0, HEAD_BYTES).bytes())
+        storageKey = await storage.place(received.path)
+        const file = await store.createFile({
+          roomId,
+          uploaderId: userId,
+          name: cleanFileName(received.fileName),
+          // The bytes say best what an image is; anything else keeps the type it was sent with.
+          contentType: image?.type ?? declaredType(received.mimeType),
+          size: received.size,
+          width: image?.width ?? null,
+          height: image?.height ?? null,
+          storageKey,
+          createdAt: now(),
+        })
+        return toAttachment(file)
+      } catch (error) {
+        await (storageKey === undefined ? storage.discard(received.path) : storage.remove(storageKey))
+        throw error
+      }
+    },
+
+    /** The file and where its bytes are, for a reader allowed to see it. */
+    async open(id: number, userId: number): Promise<{ file: FileRecord; path: string }> {
+      const file = await store.getFile(id)
+      if (!file || !(await mayRead(file, userId))) throw notFound('attachment')
+      return { file, path: storage.pathOf(file.storageKey) }
+    },
+  }
+}
+
+export type AttachmentService = ReturnType<typeof createAttachmentService>
