@@ -224,7 +224,7 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
   }
 
   async function setLevel(room: Room, level: NotificationLevel): Promise<void> {
-    // The change of the select is the person's gesture the browser's question needs.
+    // The pick in the menu is the person's gesture that the browser's question needs.
     if (level !== 'none') void notifier.ask().then(renderSidebar)
     try {
       await api.setNotifications(room.id, level)

@@ -87,14 +87,15 @@ export function createConversation(options: ConversationOptions) {
       if (!lookingUp.has(messageId)) {
         lookingUp.add(messageId)
         const asked = generation
-        void api
-          .message(roomId, messageId)
-          .catch(() => null)
-          .then((found) => {
+        api.message(roomId, messageId).then(
+          (found) => {
             if (asked !== generation) return
             earlier.set(messageId, found)
             list.resolved(messageId)
-          })
+          },
+          // Not known yet, not known to be gone: the next drawing of the reply asks again.
+          () => lookingUp.delete(messageId),
+        )
       }
       return undefined
     },
