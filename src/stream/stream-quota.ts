@@ -57,5 +57,3 @@ export function createStreamQuota(maxPerUser: number) {
     },
   }
 }
-
-export type StreamQuota = ReturnType<typeof createStreamQuota>

@@ -23,8 +23,9 @@ export function defaultHashGateOptions(): HashGateOptions {
  * once. Bun runs each on a thread pool as wide as the machine, so without a bound a flood of
  * sign-ins takes every core, and the event loop, which delivers messages, waits behind them.
  * Hashes past the bound wait their turn in order; past `maxWaiting` the call fails at once
- * with 503 `unavailable` and Retry-After (the time the queue takes to drain). 503, not 429: the one refused may be a user who sent a single sign-in while others
- * flood the server, so "the server is busy" is true and "you sent too many" would not be.
+ * with 503 `unavailable` and Retry-After (the time the queue takes to drain). 503, not 429:
+ * the one refused may be a user who sent a single sign-in while others flood the server, so
+ * "the server is busy" is true and "you sent too many" would not be.
  */
 export function createHashGate({ concurrency, maxWaiting }: HashGateOptions) {
   let running = 0
@@ -53,5 +54,3 @@ export function createHashGate({ concurrency, maxWaiting }: HashGateOptions) {
     },
   }
 }
-
-export type HashGate = ReturnType<typeof createHashGate>
