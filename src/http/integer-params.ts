@@ -28,7 +28,8 @@ export function coerceIntegerFields(source: Record<string, unknown> | undefined,
   for (const key of fields) {
     const value = source[key]
     if (typeof value !== 'string') continue
-    if (!/^-?\d+$/.test(value)) throw badRequest(`${key}: must be an integer`)
+    // A sign is let through so that bounds name a negative value; "-0" would pass them as 0.
+    if (!/^-?\d+$/.test(value) || /^-0+$/.test(value)) throw badRequest(`${key}: must be an integer`)
     source[key] = Number(value)
   }
 }
