@@ -3,7 +3,7 @@
  * document; a failing request is reported whole so it can be sent again.
  */
 import { KNOWN_BUG_CASES, type FuzzBody, type FuzzRequest } from './openapi-fuzz'
-import { schemaViolation, type Operation } from './openapi-operations'
+import { integerSchema, schemaViolation, type Operation } from './openapi-operations'
 
 /** The statuses of API.md's error codes (Conventions). The fuzzer holds the server to this table, not to its own. */
 export const CONTRACT_ERROR_STATUS: Record<string, number> = {
@@ -70,7 +70,7 @@ function bodyInit(body: FuzzBody | undefined): BodyInit | undefined {
  */
 export function problemWith(req: FuzzRequest, reply: FuzzReply, op?: Operation): string | null {
   if (reply.status >= 500) return `${reply.status}: a server error (${reply.text.slice(0, 200)})`
-  if (reply.status < 400) return op && sameRoute(req) ? documentedReply(reply, op) : null
+  if (reply.status < 400) return op && sameRoute(req) ? (refusedValue(req, op) ?? documentedReply(reply, op)) : null
   if (!reply.contentType?.startsWith('application/json')) return `${reply.status} with content type ${reply.contentType}, not JSON (${JSON.stringify(reply.text.slice(0, 100))})`
   if (req.method === 'HEAD') return null
   let parsed: unknown
@@ -96,6 +96,42 @@ export function problemWith(req: FuzzRequest, reply: FuzzReply, op?: Operation):
 /** Whether the request still goes to its operation's route (an emptied path segment may reach another). */
 const sameRoute = (req: FuzzRequest) => !req.variant.some((v) => v === 'method' || v.startsWith('path '))
 
+/**
+ * API.md: a non-decimal, non-positive or out-of-range id or cursor is a 400. The integer path or
+ * query value a mutation put in, if its schema refuses it (`limit` may be clamped instead).
+ */
+function refusedValue(req: FuzzRequest, op: Operation): string | null {
+  const [path, search = ''] = req.path.split('?') as [string, string?]
+  for (const variant of req.variant) {
+    const [, where, name] = /^(path|query) (\w+)$/.exec(variant) ?? []
+    if (!where || !name || name === 'limit' || req.variant.includes(`query ${name} twice`)) continue
+    const schema = op.parameters.find((p) => p.name === name && p.in === where)?.schema
+    const integer = schema && integerSchema(schema)
+    if (!integer) continue
+    let value: string | null | undefined
+    if (where === 'query') value = new URLSearchParams(search).getAll(name).at(-1)
+    else {
+      const raw = path.split('/')[op.path.split('/').indexOf(`{${name}}`)] ?? ''
+      try {
+        value = decodeURIComponent(raw)
+      } catch {
+        value = raw
+      }
+      // An empty or dotted segment, or one with a slash, may reach another route: no verdict.
+      if (value === '' || /^\.{1,2}$|\//.test(value)) continue
+    }
+    if (value === undefined || value === null) continue
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < (integer.minimum ?? 0) || n > (integer.maximum ?? Number.MAX_SAFE_INTEGER)) {
+      return `accepted ${name}=${JSON.stringify(value.slice(0, 40))}, which its schema refuses (a 400 in API.md)`
+    }
+  }
+  return null
+}
+
+/** API.md's largest page of any list (users, history, mentions, public rooms): never "no limit". */
+const MAX_LIST = 200
+
 function documentedReply(reply: FuzzReply, op: Operation): string | null {
   if (!op.responses.includes(reply.status)) return `${reply.status}, which the document does not list for ${op.key} (${op.responses.join(', ')})`
   const schema = op.responseSchemas[reply.status]
@@ -107,6 +143,7 @@ function documentedReply(reply: FuzzReply, op: Operation): string | null {
   } catch {
     return `${reply.status} with a body that is not JSON: ${JSON.stringify(reply.text.slice(0, 100))}`
   }
+  if (Array.isArray(parsed) && parsed.length > MAX_LIST) return `${reply.status} with a list of ${parsed.length}, more than any limit allows (${MAX_LIST})`
   const violation = schemaViolation(parsed, schema)
   return violation && `${reply.status} unlike its documented schema: ${violation}`
 }

@@ -57,6 +57,8 @@ export async function seedWorld(url: string): Promise<FuzzWorld> {
     // The caller's own credentials too, so that valid sign-ins sign in.
     ;(i < 4 ? targets : disposableTargets).push({ roomId: room.id, messageId: message.id, userId: i % 4 === 3 ? caller.id : other.id, username: caller.username, password: 'password-123' })
     if (i % 4 === 1) (i < 4 ? targets : disposableTargets).push(...crossRoom(room.id))
+    // More history than the largest page, so a limit that is not applied shows as a long list.
+    if (i === 0) for (let n = 0; n < 210; n++) await post(url, caller, room.id, `history ${n}`)
   }
 
   const spareTokens: string[] = []
