@@ -196,7 +196,10 @@ export function createMessageList(options: MessageListOptions) {
   function remove(id: number): void {
     const item = byId.get(id)
     if (!item) return
-    if (editor?.id === id) editor = null
+    // Deleted while being edited (in another tab): the focus the editor had goes back to the box.
+    const editing = editor?.id === id
+    const typing = editing && editor!.element.contains(document.activeElement)
+    if (editing) editor = null
     bump(id)
     keepingView(() => {
       const index = items.indexOf(item)
@@ -206,6 +209,7 @@ export function createMessageList(options: MessageListOptions) {
       rerender(index)
       rerenderRepliesTo(id)
     })
+    if (typing) options.editClosed()
   }
 
   /**
