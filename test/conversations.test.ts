@@ -141,6 +141,15 @@ describe('DELETE a message', () => {
     expect(await history(room.id, bob)).toEqual([])
   })
 
+  it('in a direct room, only the sender: neither of the two deletes the other\'s words (403)', async () => {
+    const direct = (await call(server.url, `/api/chat/users/${bob.id}/rooms`, { method: 'POST', token: alice.token })).body
+    const [lower, higher] = alice.id < bob.id ? [alice, bob] : [bob, alice]
+    expect(direct.ownerId).toBe(lower.id)
+    const fromHigher = await post(server.url, higher, direct.id, 'mine to take back')
+    expect((await remove(direct.id, fromHigher.id, lower)).status).toBe(403)
+    expect((await remove(direct.id, fromHigher.id, higher)).status).toBe(204)
+  })
+
   it('in a public room, a reader who is not in it cannot delete (403)', async () => {
     const room = await createRoom(server.url, alice, { visibility: 'public' })
     const m = await post(server.url, alice, room.id, 'public words')

@@ -56,7 +56,7 @@ export function createConversation(options: ConversationOptions) {
     canEdit: (message) => message.senderId === options.me.id && message.messageType === 'MESSAGE',
     canDelete: (message) =>
       message.messageType === 'MESSAGE' &&
-      (message.senderId === options.me.id || room?.ownerId === options.me.id || options.me.role === 'admin'),
+      (message.senderId === options.me.id || (room?.type === 'group' && room.ownerId === options.me.id) || options.me.role === 'admin'),
     reply: (message) => composer.replyTo(message, options.nameOf(message.senderId)),
     pickReaction: (message, anchor) =>
       openReactionPicker(anchor, (emoji) => {

@@ -31,9 +31,13 @@ export interface MessageServiceOptions {
  */
 const isAdmin = (_user: UserRecord): boolean => false
 
-/** Who may delete a message: its sender, the room's owner, or an admin who is a participant. */
+/**
+ * Who may delete a message: its sender, the room's owner, or an admin who is a participant. A
+ * direct room's `ownerId` is only the pair's lower id, not a moderator: there neither of the two
+ * may delete the other's words.
+ */
 const mayDelete = (user: UserRecord, room: RoomRecord & { member: boolean }, message: MessageRecord): boolean =>
-  message.senderId === user.id || room.ownerId === user.id || (room.member && isAdmin(user))
+  message.senderId === user.id || (room.type === 'group' && room.ownerId === user.id) || (room.member && isAdmin(user))
 
 /** A reaction's emoji (already URL-decoded): 1-16 code points, no white space or control characters. */
 function checkEmoji(emoji: string): void {
