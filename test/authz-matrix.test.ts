@@ -12,16 +12,35 @@
  *   body:  the JSON a valid request sends, so the cell tests who may, not what is valid.
  *   params: path values besides the defaults (roomId: the cell's room; messageId: a message of
  *          the cell's participant in it; userId: a user who is no actor; emoji: 👍).
+ *   query: query parameters a valid request sends.
+ *   form:  a multipart body instead (uploads).
+ *   prepare: makes what the request names first (a posted file) and answers its path values.
  *   freshSession: for a route that ends the session it is sent with (each cell signs in anew).
  * Each cell runs in a fresh room, so a row may delete or leave it. The actors are members, not
- * admins: an /api/admin/* route is `401 403 403 403`. Routes still to come in the plan (files,
- * search, administration, bots, push): give them their row when they reach /swagger/json,
- * e.g. `'GET /api/chat/search': row('401 200 200 200')`.
+ * admins: an /api/admin/* route is `401 403 403 403`. Routes still to come in the plan (search,
+ * administration, bots, push): give them their row when they reach /swagger/json, e.g.
+ * `'GET /api/chat/search': row('401 200 200 200', { query: () => ({ q: 'hello' }) })`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { startServer, type TestServer } from './helpers'
-import { checkRow, createMatrix, row, type Matrix, type Row } from './support/authz-matrix'
+import { call, startServer, type TestServer } from './helpers'
+import { checkRow, createMatrix, participantOf, row, type Cell, type Matrix, type Row } from './support/authz-matrix'
 import { fetchOperations } from './support/openapi-operations'
+
+const upload = () => {
+  const form = new FormData()
+  form.append('file', new File(['some bytes'], 'notes.txt', { type: 'text/plain' }))
+  return form
+}
+
+/** A file the cell's participant uploaded and posted in the cell's room. */
+async function postedFile(url: string, cell: Cell) {
+  const uploader = participantOf(cell)
+  const file = await fetch(`${url}/api/chat/rooms/${cell.roomId}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${uploader.token}` }, body: upload() })
+  const { id, name } = await file.json()
+  const posted = await call(url, `/api/chat/rooms/${cell.roomId}/messages`, { token: uploader.token, body: { content: 'a file', attachmentIds: [id] } })
+  if (file.status !== 201 || posted.status !== 201) throw new Error(`posting a file: ${file.status}, ${posted.status}`)
+  return { id, name }
+}
 
 const ROWS: Record<string, Row> = {
   'GET /healthz':                                                       row('200 200 200 200'),
@@ -51,6 +70,8 @@ const ROWS: Record<string, Row> = {
   'POST /api/chat/rooms/{roomId}/read':                                 row('401 403 204 204 | 401 404 204 204', { body: (c) => ({ messageId: c.messageId }) }),
   'POST /api/chat/rooms/{roomId}/typing':                               row('401 403 204 204 | 401 404 204 204'),
   'GET /api/chat/mentions':                                             row('401 200 200 200'),
+  'POST /api/chat/rooms/{roomId}/attachments':                          row('401 403 201 201 | 401 404 201 201', { form: upload }),
+  'GET /api/chat/attachments/{id}/{name}':                              row('401 200 200 200 | 401 404 200 200', { prepare: postedFile }),
   'GET /api/chat/rooms/{roomId}/subscribe':                             row('401 200 200 200 | 401 404 200 200'),
   'GET /api/chat/stream':                                               row('401 200 200 200'),
 }

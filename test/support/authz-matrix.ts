@@ -47,6 +47,12 @@ export interface Row {
   cells: string
   /** The JSON body (default: none). */
   body?: (cell: Cell) => unknown
+  /** Query parameters a valid request sends. */
+  query?: (cell: Cell) => Record<string, string | number>
+  /** A multipart body instead (uploads). */
+  form?: (cell: Cell) => FormData
+  /** Makes what the request names before it is sent (say, a posted file) and answers its path values. */
+  prepare?: (url: string, cell: Cell) => Promise<Record<string, string | number>>
   /** Path values; `roomId`, `messageId` and `userId` (the target) default from the cell, `emoji` to 👍. */
   params?: (cell: Cell) => Record<string, string | number>
   /** Sign the actor in afresh for the request: the route ends the session it is sent with. */
@@ -103,8 +109,11 @@ async function freshRoom(url: string, users: Users, kind: RoomKind) {
   return { roomId: room.id, messageId: message.id, ownerMessageId: ownerMessage.id }
 }
 
+/** The cell's participant (of its public or of its private room). */
+export const participantOf = (cell: Cell) => (cell.kind === 'public' ? cell.users.publicParticipant : cell.users.privateParticipant)
+
 async function tokenOf(url: string, cell: Cell, fresh: boolean): Promise<string | undefined> {
-  const user = { anonymous: undefined, outsider: cell.users.outsider, owner: cell.users.owner, participant: cell.kind === 'public' ? cell.users.publicParticipant : cell.users.privateParticipant }[cell.actor]
+  const user = { anonymous: undefined, outsider: cell.users.outsider, owner: cell.users.owner, participant: participantOf(cell) }[cell.actor]
   if (!user || !fresh) return user?.token
   const res = await call(url, '/api/auth/login', { body: { username: user.username, password: PASSWORD } })
   if (res.status !== 200) throw new Error(`login ${user.username}: ${res.status}`)
@@ -114,14 +123,17 @@ async function tokenOf(url: string, cell: Cell, fresh: boolean): Promise<string 
 /** Sends one cell's request and answers its status and body (a stream is dropped at its headers). */
 async function runCell(url: string, method: string, template: string, spec: Row, cell: Cell): Promise<{ status: number; body: string }> {
   const defaults: Record<string, string | number> = { roomId: cell.roomId, messageId: cell.messageId, userId: cell.users.target.id, emoji: '👍' }
-  const values: Record<string, string | number> = { ...defaults, ...spec.params?.(cell), ...(cell.roomIdOverride ? { roomId: cell.roomIdOverride } : {}) }
-  const path = fillPath(template, Object.fromEntries(pathParams(template).map((name) => [name, encodeURIComponent(String(values[name]))])))
+  const prepared = (await spec.prepare?.(url, cell)) ?? {}
+  const values: Record<string, string | number> = { ...defaults, ...prepared, ...spec.params?.(cell), ...(cell.roomIdOverride ? { roomId: cell.roomIdOverride } : {}) }
+  const query = spec.query ? `?${new URLSearchParams(Object.entries(spec.query(cell)).map(([k, v]) => [k, String(v)]))}` : ''
+  const path = fillPath(template, Object.fromEntries(pathParams(template).map((name) => [name, encodeURIComponent(String(values[name]))]))) + query
   const token = await tokenOf(url, cell, spec.freshSession ?? false)
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {}
-  const body = spec.body?.(cell)
-  if (body !== undefined) headers['content-type'] = 'application/json'
+  const json = spec.body?.(cell)
+  if (json !== undefined) headers['content-type'] = 'application/json'
+  const body = spec.form?.(cell) ?? (json === undefined ? undefined : JSON.stringify(json))
   const abort = new AbortController()
-  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: abort.signal })
+  const res = await fetch(url + path, { method, headers, body, signal: abort.signal })
   if (res.headers.get('content-type')?.startsWith('text/event-stream')) {
     abort.abort()
     return { status: res.status, body: '' }
