@@ -29,7 +29,7 @@ export type BusEvent =
   | { type: 'read'; roomId: number; userId: number; messageId: number }
   /**
    * On a user topic: userId gained the room (created, added, joined) or lost it (left,
-   * removed). sinceId: messages of the room newer than it are the user's to receive live.
+   * removed). sinceId: events of the room newer than it are the user's to receive live.
    */
   | { type: 'room-created' | 'room-left'; roomId: number; userId: number; sinceId?: number }
   /** On a room topic: its name or participants changed, or it was deleted (userId: who did it). */

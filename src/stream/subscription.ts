@@ -11,7 +11,7 @@ export type EndReason = 'client-gone' | 'too-slow' | 'room-deleted' | 'left' | '
  * reader, and the client can reconnect and resume from its Last-Event-ID.
  */
 export class Subscription {
-  /** Highest message id handed to this stream; live delivery sends only newer ones. */
+  /** Highest event id handed to this stream; live delivery sends only newer ones. */
   sentId: number
   /** While true, the stream replays from the store and the live pump skips it. */
   catchingUp: boolean
