@@ -55,15 +55,23 @@ describe('change events, live', () => {
     const room = await createRoom(server.url, alice, { participantIds: [bob.id] })
     const roomStream = await openStream(server.url, `/api/chat/rooms/${room.id}/subscribe`, bob.token)
     const userStream = await openStream(server.url, '/api/chat/stream', bob.token)
+    // Each change reaches both streams before the next is made: a pump that read only after
+    // the deletion would rightly leave out the deleted message's earlier events.
+    const delivered = () => Promise.all([roomStream, userStream].map((s) => s.next((e) => e.id !== undefined)))
     try {
       const m = await post(server.url, alice, room.id, 'first')
+      await delivered()
       const edited = await edit(alice, room.id, m.id, 'first, edited')
+      await delivered()
       await react(bob, room.id, m.id, '🎉')
+      await delivered()
       // A no-op: bob already gave 🎉, alice never gave 👍.
       await react(bob, room.id, m.id, '🎉')
       await react(alice, room.id, m.id, '👍', false)
       await react(bob, room.id, m.id, '🎉', false)
+      await delivered()
       await remove(alice, room.id, m.id)
+      await delivered()
       const marker = await post(server.url, alice, room.id, 'marker')
 
       for (const stream of [roomStream, userStream]) {
