@@ -45,6 +45,8 @@ export interface StreamHubOptions {
  *   duplicate by construction (see `replay`). Replay reads the messages as they are now: an
  *   edited message comes with its new content (its later `message-updated` events repeat
  *   it), and a deleted one is left out, its updates too; only its `message-deleted` remains.
+ *   The pump reads the same way, so a message deleted before the pump read it is left out
+ *   live as well: a client applying the events in order still ends with the room's history.
  */
 export async function createStreamHub(options: StreamHubOptions) {
   const { store, bus, presence, metrics, log } = options
