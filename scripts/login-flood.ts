@@ -46,7 +46,19 @@ async function main() {
   const rate = option('rate', 50)
   const rounds = option('rounds', 1)
   const targets = args.length > 0 ? args : ['dist/chat-server']
-  const rows: string[] = []
+  console.log(`delivery latency, post -> SSE event, ${rate} posts/s for ${seconds} s a phase; load average now: ${loadavg()[0]!.toFixed(2)}`)
+  console.log(['target'.padEnd(40), 'phase'.padEnd(11), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'max ms'.padStart(8), 'n'.padStart(5), 'srv cpu%'.padStart(9), '  flood answers'].join(' '))
+  const byPhase = new Map<string, { p50: number[]; p99: number[] }>()
+  const report = (target: string, phase: string, samples: number[], serverCpu: string, flood: string) => {
+    const sorted = [...samples].sort((a, b) => a - b)
+    const [p50, p99] = [percentile(sorted, 50), percentile(sorted, 99)]
+    const key = `${target.padEnd(40)} ${phase.padEnd(11)}`
+    const seen = byPhase.get(key) ?? { p50: [], p99: [] }
+    seen.p50.push(p50)
+    seen.p99.push(p99)
+    byPhase.set(key, seen)
+    console.log([key, ms(p50), ms(p99), ms(sorted.at(-1)!), String(sorted.length).padStart(5), serverCpu.padStart(9), ` ${flood}`].join(' '))
+  }
   // Targets take turns round by round, so a neighbour's load on a shared machine falls on all.
   for (const target of Array.from({ length: rounds }, () => targets).flat()) {
     const server = /^https?:\/\//.test(target) ? { url: target, pid: undefined, stop: async () => {} } : await startBinary(resolve(target))
@@ -55,7 +67,7 @@ async function main() {
       try {
         const quietCpu = cpuClock(server.pid)
         const quiet = await measure(probe, seconds, rate)
-        rows.push(row(target, 'quiet', quiet, quietCpu(), ''))
+        report(target, 'quiet', quiet, quietCpu(), '')
         const child = Bun.spawn([process.execPath, import.meta.path, '--flood', server.url, String(concurrency), String(seconds * 1000)], { stdout: 'pipe', stderr: 'inherit' })
         // Let the flood reach full strength before measuring beside it.
         await Bun.sleep(1000)
@@ -66,7 +78,7 @@ async function main() {
         const clientCpu = floodClientCpu()
         const answers = JSON.parse(await new Response(child.stdout).text()) as Record<string, number>
         await child.exited
-        rows.push(row(target, `flood x${concurrency}`, loaded, serverCpu, `${describeFlood(answers, seconds + 2)} (flood client cpu ${clientCpu}%)`))
+        report(target, `flood x${concurrency}`, loaded, serverCpu, `${describeFlood(answers, seconds + 2)} (flood client cpu ${clientCpu}%)`)
       } finally {
         probe.close()
       }
@@ -74,10 +86,13 @@ async function main() {
       await server.stop()
     }
   }
-  console.log(`delivery latency, post -> SSE event, ${rate} posts/s for ${seconds} s a phase; load average before: ${loadavg()[0]!.toFixed(2)}`)
-  console.log(['target'.padEnd(40), 'phase'.padEnd(11), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'max ms'.padStart(8), 'n'.padStart(5), 'srv cpu%'.padStart(9), '  flood answers'].join(' '))
-  for (const line of rows) console.log(line)
+  if (rounds === 1) return
+  console.log(`\nmedian of ${rounds} rounds`)
+  for (const [key, seen] of byPhase) console.log(`${key} ${ms(median(seen.p50))} ${ms(median(seen.p99))}`)
 }
+
+const ms = (v: number) => v.toFixed(1).padStart(8)
+const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)
 
 /** CPU time a process spent from now until the returned function is called, in % of one core. */
 function cpuClock(pid: number | undefined): () => string {
@@ -158,12 +173,6 @@ async function measure(probe: Probe, seconds: number, rate: number): Promise<num
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
-
-function row(target: string, phase: string, samples: number[], serverCpu: string, flood: string) {
-  const sorted = [...samples].sort((a, b) => a - b)
-  const ms = (v: number) => v.toFixed(1).padStart(8)
-  return [target.padEnd(40), phase.padEnd(11), ms(percentile(sorted, 50)), ms(percentile(sorted, 99)), ms(sorted.at(-1)!), String(sorted.length).padStart(5), serverCpu.padStart(9), ` ${flood}`].join(' ')
-}
 
 function describeFlood(report: Record<string, number>, seconds: number) {
   return Object.entries(report)
