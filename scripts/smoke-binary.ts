@@ -60,6 +60,12 @@ try {
 
   const history = (await (await fetch(`${url}/api/chat/rooms/${room.id}/messages`, { headers: { authorization: `Bearer ${token}` } })).json()) as { content: string }[]
   check(history.length === 1 && history[0]!.content === 'hello from the binary', 'reads the message back from history')
+  // Schema bounds as the source enforces them: a minifier that renamed identifiers once let
+  // these through in the binary alone (README, Building).
+  for (const path of [`/api/chat/rooms/${room.id}/messages?limit=-1`, `/api/chat/rooms/${room.id}/messages?limit=0`, `/api/chat/rooms/${room.id}/messages?afterId=-5`, '/api/chat/rooms/0', '/api/chat/users?limit=0']) {
+    const res = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } })
+    check(res.status === 400, `answers 400 to ${path} (schema bounds hold in the binary)`)
+  }
   const page = await fetch(`${url}/`)
   check(page.status === 200 && (await page.text()).includes('<'), 'serves the web client at /')
   const swagger = await fetch(`${url}/swagger`)
