@@ -1,6 +1,6 @@
 import { Busboy, type BusboyInstance } from '@fastify/busboy'
+import type { FileSink } from 'bun'
 import { once } from 'node:events'
-import { createWriteStream, type WriteStream } from 'node:fs'
 import { AppError, badRequest } from '../../errors'
 import { tooLarge } from '../../http/body-limit'
 
@@ -26,6 +26,9 @@ export interface ReceiveOptions {
   discard: (path: string) => Promise<void>
 }
 
+/** What the file writer gathers before it writes to disk. */
+const SINK_BYTES = 256 * 1024
+
 const fileTooLarge = (max: number) => new AppError('payload_too_large', `file: at most ${max} bytes`)
 
 /**
@@ -49,16 +52,20 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
   }
 
   const reader = request.body.getReader()
+  // Every wait below ends when the upload fails. (Not by racing each read against one pending
+  // promise: each race would hang a reaction on it holding its chunk, the whole file by the end.)
+  const abort = new AbortController()
   let failure: unknown
-  let file: { path: string; out: WriteStream; done: Promise<unknown>; fileName: string | undefined; mimeType: string | undefined; size: number } | undefined
-  const failed = Promise.withResolvers<never>()
-  failed.promise.catch(() => {})
+  let file: { path: string; sink: FileSink; done: PromiseWithResolvers<void>; fileName: string | undefined; mimeType: string | undefined; size: number } | undefined
   const fail = (error: unknown) => {
     if (failure !== undefined) return
     failure = error
-    failed.reject(error)
+    abort.abort()
     void reader.cancel().catch(() => {})
-    file?.out.destroy()
+    if (file) {
+      const { sink, done } = file
+      Promise.resolve(sink.end()).then(() => done.resolve(), () => done.resolve())
+    }
   }
 
   parser.on('file', (field, stream, fileName, _encoding, mimeType) => {
@@ -67,40 +74,53 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
       return fail(badRequest('request body: one part, named file'))
     }
     const path = options.destination()
-    const out = createWriteStream(path)
-    const done = once(out, 'close')
-    done.catch(() => {})
-    file = { path, out, done, fileName, mimeType, size: 0 }
-    const current = file
+    // Bun's file writer copies each chunk into its own buffer and writes it out: the parsed
+    // chunk is free at once (node's WriteStream holds it until its write is done).
+    const sink = Bun.file(path).writer({ highWaterMark: SINK_BYTES })
+    const current = { path, sink, done: Promise.withResolvers<void>(), fileName, mimeType, size: 0 }
+    current.done.promise.catch(() => {})
+    file = current
     stream.on('data', (chunk: Buffer) => {
+      if (failure !== undefined) return
       current.size += chunk.byteLength
-      if (current.size > options.maxFileBytes) fail(fileTooLarge(options.maxFileBytes))
+      if (current.size > options.maxFileBytes) return fail(fileTooLarge(options.maxFileBytes))
+      current.sink.write(chunk)
+      const flushed = current.sink.flush()
+      // Backpressure: the parser (and so the socket) waits while the disk does.
+      if (flushed instanceof Promise) {
+        stream.pause()
+        flushed.then(() => stream.resume(), fail)
+      }
     })
-    out.on('error', fail)
-    stream.pipe(out)
+    stream.on('end', () => {
+      if (failure === undefined) Promise.resolve(current.sink.end()).then(() => current.done.resolve(), fail)
+    })
   })
   parser.on('error', () => fail(badRequest('request body: malformed multipart/form-data')))
-  const finished = once(parser, 'finish')
+  const finished = once(parser, 'finish', { signal: abort.signal })
   finished.catch(() => {})
 
   try {
     let total = 0
     for (;;) {
-      const { done, value } = await Promise.race([reader.read(), failed.promise])
+      const { done, value } = await reader.read()
+      if (failure !== undefined) throw failure
       if (done) break
       total += value.byteLength
       if (total > options.maxBodyBytes) throw tooLarge(options.maxBodyBytes)
-      if (!parser.write(value)) await Promise.race([once(parser, 'drain'), failed.promise])
+      if (!parser.write(value)) await once(parser, 'drain', { signal: abort.signal })
     }
     parser.end()
-    await Promise.race([finished, failed.promise])
+    await finished
     if (!file) throw badRequest('file: is required')
-    await Promise.race([file.done, failed.promise])
+    // A failure from here on ends the writer, which settles this too.
+    await file.done.promise
+    if (failure !== undefined) throw failure
     return { path: file.path, fileName: file.fileName, mimeType: file.mimeType, size: file.size }
   } catch (error) {
     fail(error)
     if (file) {
-      await file.done.catch(() => {})
+      await file.done.promise.catch(() => {})
       await options.discard(file.path)
     }
     if (failure instanceof AppError) throw failure
