@@ -34,12 +34,19 @@ export interface HistoryPlan extends HistoryShape {
   limit: number
 }
 
+export interface UploadPlan {
+  /** Uploads sent at once. */
+  uploads: number
+  /** Bytes of each. */
+  bytes: number
+}
+
 export interface StartupPlan {
   /** Starts per database; the best is reported. */
   runs: number
 }
 
-export const SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'history', 'startup'] as const
+export const SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'upload', 'history', 'startup'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Plan {
@@ -50,6 +57,8 @@ export interface Plan {
   changes: FanoutPlan
   ingest: IngestPlan
   idle: IdlePlan
+  /** Concurrent large uploads: throughput and the server's memory while they stream to disk. */
+  upload: UploadPlan
   history: HistoryPlan
   startup: StartupPlan
 }
@@ -60,6 +69,7 @@ export const FULL: Plan = {
   changes: { subscribers: 1000, streamsPerUser: 100, messages: 500, rate: 200, drainMs: 15_000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 10_000, drainMs: 15_000 },
   idle: { streams: 5000, streamsPerUser: 500, settleMs: 2000 },
+  upload: { uploads: 10, bytes: 25 * 1024 * 1024 },
   history: { messages: 1_000_000, rooms: 1000, readerRooms: 50, samples: 2000, limit: 50 },
   startup: { runs: 5 },
 }
@@ -70,6 +80,8 @@ export const QUICK: Plan = {
   changes: { subscribers: 200, streamsPerUser: 100, messages: 100, rate: 200, drainMs: 5000 },
   ingest: { posters: 50, posterUsers: 5, listeners: 10, durationMs: 3000, drainMs: 5000 },
   idle: { streams: 500, streamsPerUser: 250, settleMs: 500 },
+  // The full size: it takes seconds, and the memory figure only means something at that size.
+  upload: { uploads: 10, bytes: 25 * 1024 * 1024 },
   history: { messages: 100_000, rooms: 100, readerRooms: 50, samples: 300, limit: 50 },
   startup: { runs: 3 },
 }

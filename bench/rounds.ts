@@ -13,6 +13,7 @@ const STEADIEST: Record<Exclude<LoadScenario, 'history'>, string> = {
   changes: 'cpuPerDeliveryUs',
   ingest: 'cpuPerMessageUs',
   idle: 'rssPerStreamKiB',
+  upload: 'rssGrowthMiB',
 }
 
 export function bestRound(scenario: keyof typeof STEADIEST, rounds: Outcome[]): Outcome {

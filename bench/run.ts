@@ -32,7 +32,7 @@ const targets: Target[] = only ? [TARGETS[only]] : [TARGETS.ours, TARGETS.floor]
 /** Bounds each load generator; a hung one is killed and its scenario reported as an error. */
 const LOAD_TIMEOUT_MS = quick ? 30_000 : 120_000
 /** Each on its own new database, in rounds; history and startup share the seeded one. */
-const ROUNDED_SCENARIOS = ['fanout', 'changes', 'ingest', 'idle'] as const
+const ROUNDED_SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'upload'] as const
 
 const log = (message: string) => console.error(message)
 
@@ -61,7 +61,7 @@ async function measure(target: Target, scenario: LoadScenario, databasePath: str
 type Rounds = Partial<Record<Scenario, Partial<Record<TargetName, Outcome[]>>>>
 
 async function runAll(workDir: string): Promise<{ results: Results; rounds: Rounds }> {
-  const results: Results = { fanout: {}, changes: {}, ingest: {}, idle: {}, history: {}, startup: {} }
+  const results: Results = { fanout: {}, changes: {}, ingest: {}, idle: {}, upload: {}, history: {}, startup: {} }
   const rounds: Rounds = {}
   const ready = new Map<TargetName, string | undefined>()
   for (const target of targets) {

@@ -8,6 +8,7 @@ import { changes, fanout } from './fanout'
 import { history } from './history'
 import { idle } from './idle'
 import { ingest } from './ingest'
+import { uploads } from './upload'
 import type { Figures, LoadContext, LoadJob, LoadScenario } from './job'
 
 // The plan's shape was chosen by run.ts for this scenario; each runner takes its own part.
@@ -16,6 +17,7 @@ const SCENARIOS: Record<LoadScenario, (context: LoadContext, params: never) => P
   changes,
   ingest,
   idle,
+  upload: uploads,
   history,
 }
 

@@ -31,7 +31,7 @@ export interface HistoryQueries {
 
 export interface Target {
   name: TargetName
-  /** Whether this server can run the scenario (the floor only posts: it has no edits or reactions). */
+  /** Whether this server can run the scenario (the floor only posts: no edits, reactions or files). */
   runs(scenario: Scenario): boolean
   /** Builds the server if needed; the executable to start. */
   executable(): Promise<string>
