@@ -1,5 +1,7 @@
 import type { Message, NotificationLevel, Room, User } from './types.ts'
 
+export const roomPath = (roomId: number) => `/api/chat/rooms/${roomId}`
+
 /** An error answer of the API: `{"error": {"code", "message"}}` with its status. */
 export class ApiError extends Error {
   constructor(
@@ -55,25 +57,30 @@ async function send<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   if (response.status === 204) return undefined as T
   const data: unknown = await response.json().catch(() => null)
-  if (!response.ok) {
-    const error = (data as { error?: { code?: string; message?: string } } | null)?.error
-    const retryAfter = Number(response.headers.get('Retry-After'))
-    throw new ApiError(
-      response.status,
-      error?.code ?? 'unknown',
-      error?.message ?? `The server answered ${response.status}.`,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
-    )
-  }
+  if (!response.ok) throw apiError(response.status, data, response.headers.get('Retry-After'))
   return data as T
 }
 
-const room = (roomId: number) => `/api/chat/rooms/${roomId}`
+/** The error of a refused request, from its status and JSON body (fetch's or XMLHttpRequest's). */
+export function apiError(status: number, data: unknown, retryAfterHeader: string | null): ApiError {
+  const error = (data as { error?: { code?: string; message?: string } } | null)?.error
+  const retryAfter = Number(retryAfterHeader)
+  return new ApiError(
+    status,
+    error?.code ?? 'unknown',
+    error?.message ?? `The server answered ${status}.`,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+  )
+}
+
+const room = roomPath
 
 export const ROOMS = '/api/chat/rooms'
 export const SESSION = '/api/auth/me'
 /** Messages per page of history. */
 export const PAGE_SIZE = 50
+/** Hits per page of search results (API.md's default). */
+export const SEARCH_PAGE_SIZE = 20
 
 export function messagesPath(roomId: number, cursor: { before?: number; after?: number } = {}, limit = PAGE_SIZE): string {
   const query = new URLSearchParams({ limit: String(limit) })
@@ -104,8 +111,20 @@ export const api = {
   /** Ascending ids; `before` pages back from an id, `after` catches up from one. */
   messages: (roomId: number, cursor: { before?: number; after?: number } = {}, limit = PAGE_SIZE) =>
     request<Message[]>('GET', messagesPath(roomId, cursor, limit)),
-  send: (roomId: number, content: string, clientMessageId: string, replyToId: number | null) =>
-    request<Message>('POST', `${room(roomId)}/messages`, { content, clientMessageId, replyToId: replyToId ?? undefined }),
+  /** `content` may be empty when `attachmentIds` names files (uploaded first, see upload.ts). */
+  send: (roomId: number, content: string, clientMessageId: string, replyToId: number | null, attachmentIds: number[]) =>
+    request<Message>('POST', `${room(roomId)}/messages`, {
+      content,
+      clientMessageId,
+      replyToId: replyToId ?? undefined,
+      attachmentIds: attachmentIds.length ? attachmentIds : undefined,
+    }),
+  /** Newest first; `before` pages back from a hit's id. */
+  search: (q: string, cursor: { before?: number } = {}, limit = SEARCH_PAGE_SIZE) => {
+    const query = new URLSearchParams({ q, limit: String(limit) })
+    if (cursor.before !== undefined) query.set('lastMessageId', String(cursor.before))
+    return request<Message[]>('GET', `/api/chat/search?${query}`)
+  },
   /** The one message `messageId`, or null when it is gone: the newest message older than the next id. */
   message: async (roomId: number, messageId: number) => {
     const [found] = await request<Message[]>('GET', messagesPath(roomId, { before: messageId + 1 }, 1))

@@ -73,12 +73,17 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     askNotifications: () => void notifier.ask().then(renderSidebar),
     canAskNotifications: () => notifier.askable,
     signOut: () => void signOut(),
+    roomName: (roomId) => {
+      const room = rooms.get(roomId)
+      return room ? roomTitle(room, me.id) : 'A room'
+    },
+    openHit: (message) => showMessage(message.roomId, message.id),
   })
   const conversation = createConversation({
     me,
     nameOf,
     usernameOf,
-    send: (roomId, content, replyToId) => outbox.send(roomId, content, replyToId),
+    send: (roomId, content, replyToId, attachments) => outbox.send(roomId, content, replyToId, attachments),
     setLevel: (room, level) => void setLevel(room, level),
     retry: (clientMessageId) => outbox.retry(clientMessageId),
     back: () => navigate(null),
@@ -305,6 +310,19 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     }
   }
 
+  // A search hit to scroll to once its room opens (route() opens it).
+  let target: { roomId: number; messageId: number } | null = null
+
+  /** Opens a room scrolled to one of its messages (a search hit). */
+  function showMessage(roomId: number, messageId: number): void {
+    if (roomId === activeRoomId) {
+      conversation.reveal(messageId)
+      return
+    }
+    target = { roomId, messageId }
+    navigate(roomId)
+  }
+
   function navigate(roomId: number | null): void {
     const hash = roomId === null ? '#/' : `#/rooms/${roomId}`
     if (location.hash !== hash) location.hash = hash
@@ -320,8 +338,10 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     if (roomId !== null && !room && !roomsLoaded) return
     activeRoomId = room ? room.id : null
     shell.classList.toggle('shell--conversation', room !== undefined)
+    const aim = target && room && target.roomId === room.id ? target.messageId : null
+    target = null
     if (room) {
-      conversation.open(room, outbox.forRoom(room.id))
+      conversation.open(room, outbox.forRoom(room.id), aim)
       conversation.showTyping(typingText(room.id))
       if (room.unreadCount > 0) readMarkers.markSoon(room.id)
     } else {

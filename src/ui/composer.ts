@@ -1,10 +1,15 @@
 import { h } from './dom.ts'
-import { closeIcon, replyIcon, sendIcon } from './icons.ts'
+import { describeMessage } from './format.ts'
+import { closeIcon, paperclipIcon, replyIcon, sendIcon } from './icons.ts'
 import { attachMentionAutocomplete } from './mention-autocomplete.ts'
-import type { Message, User } from './types.ts'
+import type { Attachment, Message, User } from './types.ts'
+import { createUploadTray } from './upload-tray.ts'
 
 export interface ComposerOptions {
-  send(content: string, replyToId: number | null): void
+  /** `content` may be empty when files go with it. */
+  send(content: string, replyToId: number | null, attachments: Attachment[]): void
+  /** The room files are uploaded to. */
+  roomId(): number | null
   /** Called while the person types; throttled here to one call per TYPING_THROTTLE_MS. */
   typing(): void
   /** Arrow-Up in an empty box: edit the person's last message; false when there is none. */
@@ -17,7 +22,11 @@ export interface ComposerOptions {
 const MAX_LENGTH = 4000
 const TYPING_THROTTLE_MS = 3_000
 
-/** The message box: Enter sends, Shift+Enter starts a new line; a reply shows what it answers. */
+/**
+ * The message box: Enter sends, Shift+Enter starts a new line; a reply shows what it answers.
+ * Files (picked, dropped or pasted) upload at once into the tray above it and go with the next
+ * message.
+ */
 export function createComposer(options: ComposerOptions) {
   const input = h('textarea', {
     class: 'composer__input',
@@ -39,7 +48,33 @@ export function createComposer(options: ComposerOptions) {
     h('span', { class: 'composer__reply-label' }, 'Replying to ', replyAuthor, replyText),
     h('button', { type: 'button', class: 'icon-button icon-button--small', 'aria-label': 'Cancel reply', title: 'Cancel reply', onclick: () => cancelReply() }, closeIcon()),
   )
-  const form = h('form', { class: 'composer' }, mentions.element, replyBar, h('div', { class: 'composer__box' }, input, button), hint)
+  const tray = createUploadTray({
+    roomId: options.roomId,
+    changed: () => {
+      if (hint.dataset.reason === 'uploading' && !tray.uploading()) setHint('')
+    },
+  })
+  const picker = h('input', { type: 'file', multiple: true, class: 'visually-hidden', tabindex: '-1', 'aria-hidden': 'true' })
+  picker.addEventListener('change', () => {
+    if (picker.files) tray.add([...picker.files])
+    // Emptied, so that picking the same file again is a change too.
+    picker.value = ''
+    input.focus()
+  })
+  const attach = h(
+    'button',
+    { type: 'button', class: 'composer__attach', 'aria-label': 'Attach files', title: 'Attach files', onclick: () => picker.click() },
+    paperclipIcon(),
+  )
+  const form = h(
+    'form',
+    { class: 'composer' },
+    mentions.element,
+    replyBar,
+    tray.element,
+    h('div', { class: 'composer__box' }, attach, picker, input, button),
+    hint,
+  )
   let lastTyping = 0
   let replyToId: number | null = null
 
@@ -49,21 +84,32 @@ export function createComposer(options: ComposerOptions) {
     input.focus()
   }
 
+  function setHint(text: string, reason = ''): void {
+    hint.textContent = text
+    hint.dataset.reason = reason
+  }
+
   function submit(): void {
     const content = input.value.trim()
-    if (!content) return
-    const length = [...content].length
-    if (length > MAX_LENGTH) {
-      hint.textContent = `This message is ${length} characters long; the limit is ${MAX_LENGTH}.`
+    if (tray.uploading()) {
+      setHint('Files are still uploading: send once they are done, or cancel them.', 'uploading')
       return
     }
-    hint.textContent = ''
+    const attachments = tray.uploaded()
+    if (!content && attachments.length === 0) return
+    const length = [...content].length
+    if (length > MAX_LENGTH) {
+      setHint(`This message is ${length} characters long; the limit is ${MAX_LENGTH}.`)
+      return
+    }
+    setHint('')
     input.value = ''
     lastTyping = 0
     const answering = replyToId
     replyToId = null
     replyBar.hidden = true
-    options.send(content, answering)
+    tray.sent()
+    options.send(content, answering, attachments)
   }
 
   form.addEventListener('submit', (event) => {
@@ -83,8 +129,15 @@ export function createComposer(options: ComposerOptions) {
       cancelReply()
     }
   })
+  // A pasted screenshot (or any file copied from the system) is an attachment; pasted text stays text.
+  input.addEventListener('paste', (event) => {
+    const files = [...(event.clipboardData?.files ?? [])]
+    if (files.length === 0) return
+    event.preventDefault()
+    tray.add(files)
+  })
   input.addEventListener('input', () => {
-    if (hint.textContent && [...input.value].length <= MAX_LENGTH) hint.textContent = ''
+    if (hint.dataset.reason !== 'uploading' && hint.textContent && [...input.value].length <= MAX_LENGTH) setHint('')
     const now = Date.now()
     if (input.value.trim() && now - lastTyping >= TYPING_THROTTLE_MS) {
       lastTyping = now
@@ -97,7 +150,8 @@ export function createComposer(options: ComposerOptions) {
     /** Empties the box for another room and names that room for screen readers. */
     reset(label: string): void {
       input.value = ''
-      hint.textContent = ''
+      setHint('')
+      tray.clear()
       lastTyping = 0
       replyToId = null
       replyBar.hidden = true
@@ -109,7 +163,7 @@ export function createComposer(options: ComposerOptions) {
     replyTo(message: Message, author: string): void {
       replyToId = message.id
       replyAuthor.textContent = author
-      replyText.textContent = message.content
+      replyText.textContent = describeMessage(message, author)
       replyBar.hidden = false
       input.focus()
     },
@@ -121,6 +175,11 @@ export function createComposer(options: ComposerOptions) {
       }
     },
     focus(): void {
+      input.focus({ preventScroll: true })
+    },
+    /** Files dropped on the conversation. */
+    addFiles(files: File[]): void {
+      tray.add(files)
       input.focus({ preventScroll: true })
     },
   }

@@ -9,13 +9,13 @@ import { openMenu } from './menu.ts'
 import { createMessageList } from './message-list.ts'
 import type { PendingMessage } from './message-item.ts'
 import { openReactionPicker } from './reaction-picker.ts'
-import type { Message, NotificationLevel, Room, User } from './types.ts'
+import type { Attachment, Message, NotificationLevel, Room, User } from './types.ts'
 
 export interface ConversationOptions {
   me: User
   nameOf(userId: number): string
   usernameOf(userId: number): string | undefined
-  send(roomId: number, content: string, replyToId: number | null): void
+  send(roomId: number, content: string, replyToId: number | null, attachments: Attachment[]): void
   /** The person chose how this room may notify them. */
   setLevel(room: Room, level: NotificationLevel): void
   retry(clientMessageId: string): void
@@ -113,7 +113,8 @@ export function createConversation(options: ConversationOptions) {
     },
   })
   const composer = createComposer({
-    send: (content, replyToId) => room && options.send(room.id, content, replyToId),
+    send: (content, replyToId, attachments) => room && options.send(room.id, content, replyToId, attachments),
+    roomId: () => room?.id ?? null,
     typing: () => room && void api.typing(room.id).catch(() => undefined),
     editLast: () => list.editLast(),
     people: () => room?.participants.filter((user) => user.id !== options.me.id) ?? [],
@@ -195,12 +196,33 @@ export function createConversation(options: ConversationOptions) {
     h('p', { class: 'conversation__empty-title' }, 'No conversation selected'),
     h('p', {}, 'Pick a room or a person on the left, or start something new.'),
   )
-  const body = h('div', { class: 'conversation__body', hidden: true }, header, list.element, typingLine, composer.element)
+  const dropHint = h('p', { class: 'drop-hint' })
+  const body = h('div', { class: 'conversation__body', hidden: true }, header, list.element, typingLine, composer.element, dropHint)
   const element = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title' }, placeholder, body)
+
+  // Files dragged from the desktop onto the open conversation go into the message box's tray.
+  const carriesFiles = (event: DragEvent) => event.dataTransfer?.types.includes('Files') ?? false
+  const dropping = (on: boolean) => body.classList.toggle('conversation__body--dropping', on)
+  body.addEventListener('dragover', (event) => {
+    if (!carriesFiles(event)) return
+    event.preventDefault()
+    event.dataTransfer!.dropEffect = 'copy'
+    dropping(true)
+  })
+  body.addEventListener('dragleave', (event) => {
+    if (!body.contains(event.relatedTarget as Node | null)) dropping(false)
+  })
+  body.addEventListener('drop', (event) => {
+    if (!carriesFiles(event)) return
+    event.preventDefault()
+    dropping(false)
+    composer.addFiles([...event.dataTransfer!.files])
+  })
 
   function renderHeader(current: Room): void {
     const label = roomTitle(current, options.me.id)
     title.textContent = label
+    dropHint.textContent = `Drop files to send them to ${label}`
     const chosen = LEVELS.find(([value]) => value === current.notificationLevel)![1]
     levelText.textContent = chosen
     // The visible word is part of the name, so speech input can say what it sees.
@@ -220,11 +242,12 @@ export function createConversation(options: ConversationOptions) {
     }
   }
 
-  async function loadLatest(current: Room, asked: number): Promise<void> {
+  async function loadLatest(current: Room, asked: number, target: number | null): Promise<void> {
     try {
       const latest = await api.messages(current.id, {}, PAGE)
       if (asked !== generation) return
       list.showLatest(latest, latest.length === PAGE)
+      if (target !== null) void list.reveal(target)
       // Measurable from outside (tests, the browser's performance tools): time to a usable room.
       performance.mark('chat:conversation-shown')
       options.shown(current.id)
@@ -258,7 +281,8 @@ export function createConversation(options: ConversationOptions) {
       return room?.id ?? null
     },
 
-    open(next: Room, pending: PendingMessage[]): void {
+    /** Shows a room at its newest messages, or scrolled to `target` (a search hit) when given. */
+    open(next: Room, pending: PendingMessage[], target: number | null = null): void {
       generation += 1
       room = next
       earlier = new Map()
@@ -271,7 +295,12 @@ export function createConversation(options: ConversationOptions) {
       list.showPending(pending)
       composer.reset(roomTitle(next, options.me.id))
       composer.focus()
-      void loadLatest(next, generation)
+      void loadLatest(next, generation, target)
+    },
+
+    /** Scrolls the open room to one of its messages, paging back to it as needed. */
+    reveal(messageId: number): void {
+      void list.reveal(messageId)
     },
 
     /** Back to the placeholder: no room, or the open one went away. */

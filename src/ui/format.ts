@@ -55,5 +55,22 @@ export function avatarTone(id: number): string {
 export function describeMessage(message: Message, senderName: string): string {
   if (message.messageType === 'JOIN') return `${senderName} joined`
   if (message.messageType === 'LEAVE') return `${senderName} left`
+  if (message.content === '' && message.attachments.length) {
+    const [first] = message.attachments
+    return message.attachments.length === 1 ? `📎 ${first!.name}` : `📎 ${message.attachments.length} files`
+  }
   return message.content
+}
+
+/** A file's size as people read it: `820 B`, `14.2 KB`, `3.5 MB` (powers of 1024); `digits` after the point at most. */
+export function formatBytes(size: number, digits = 1): string {
+  const bytes = new Intl.NumberFormat(undefined, { maximumFractionDigits: digits })
+  const units = ['B', 'KB', 'MB', 'GB', 'TB']
+  let value = size
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit += 1
+  }
+  return `${unit === 0 ? value : bytes.format(value)} ${units[unit]}`
 }

@@ -1,3 +1,4 @@
+import { renderAttachments } from './attachment-view.ts'
 import { avatar } from './avatar.ts'
 import { h } from './dom.ts'
 import { describeMessage, formatDay, formatFull, formatTime, sameDay } from './format.ts'
@@ -5,7 +6,7 @@ import { editIcon, moreIcon, replyIcon, smileIcon, trashIcon } from './icons.ts'
 import { linkify } from './linkify.ts'
 import { openMenu, type MenuItem } from './menu.ts'
 import { renderText } from './message-text.ts'
-import type { Message, Reaction } from './types.ts'
+import type { Attachment, Message, Reaction } from './types.ts'
 
 /** A message the server has not confirmed yet. */
 export interface PendingMessage {
@@ -13,6 +14,8 @@ export interface PendingMessage {
   roomId: number
   content: string
   replyToId: number | null
+  /** Uploaded already; posted with the message by their ids. */
+  attachments: Attachment[]
   createdAt: string
   state: 'sending' | 'failed'
   error: string | null
@@ -97,12 +100,16 @@ export function renderMessage(message: Message, previous: Message | undefined, c
       grouped ? null : h('div', { class: 'message__meta' }, h('span', { class: 'message__author' }, name), stamp(message.createdAt)),
       message.replyToId === null ? null : quote(message, context),
       editor ??
-        h(
-          'div',
-          { class: 'message__content' },
-          h('span', { class: 'message__text' }, ...renderText(message.content, mentionedNames(message, context))),
-          message.editedAt ? h('span', { class: 'message__edited', title: `Edited ${formatFull(message.editedAt)}` }, '(edited)') : null,
-        ),
+        // A message of files alone has no text to show.
+        (message.content === '' && !message.editedAt
+          ? null
+          : h(
+              'div',
+              { class: 'message__content' },
+              h('span', { class: 'message__text' }, ...renderText(message.content, mentionedNames(message, context))),
+              message.editedAt ? h('span', { class: 'message__edited', title: `Edited ${formatFull(message.editedAt)}` }, '(edited)') : null,
+            )),
+      renderAttachments(message.attachments),
       message.reactions.length ? reactions(message, context) : null,
     ),
     editor ? null : actions(message, context),
@@ -136,7 +143,7 @@ function quote(message: Message, context: MessageContext): HTMLElement {
     'button',
     { type: 'button', class: 'quote', title: 'Show the original message', onclick: () => context.reveal(original.id) },
     h('span', { class: 'quote__author' }, author),
-    h('span', { class: 'quote__text' }, original.content),
+    h('span', { class: 'quote__text' }, describeMessage(original, author)),
   )
 }
 
@@ -194,7 +201,8 @@ export function renderPending(pending: PendingMessage, context: ItemContext): HT
       'div',
       { class: 'message__body' },
       h('div', { class: 'message__meta' }, h('span', { class: 'message__author' }, name), stamp(pending.createdAt)),
-      h('div', { class: 'message__text' }, ...linkify(pending.content)),
+      pending.content ? h('div', { class: 'message__text' }, ...linkify(pending.content)) : null,
+      renderAttachments(pending.attachments),
       failed
         ? h(
             'div',

@@ -348,6 +348,9 @@ export function createMessageList(options: MessageListOptions) {
       if (follow || pending.some((entry) => entry.state === 'sending')) scrollToBottom()
     },
 
+    /** Scrolls to a message and marks it for a moment, loading older pages until it is there. */
+    reveal,
+
     oldestId: (): number | undefined => items[0]?.message.id,
     newestId: (): number | undefined => items[items.length - 1]?.message.id,
     /** Renders every message again, after names became known. */

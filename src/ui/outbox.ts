@@ -1,6 +1,6 @@
 import { ApiError, api } from './api.ts'
 import type { PendingMessage } from './message-item.ts'
-import type { Message } from './types.ts'
+import type { Attachment, Message } from './types.ts'
 
 export interface OutboxEvents {
   /** The pending messages of a room changed (added, failed, retried, confirmed). */
@@ -22,7 +22,7 @@ export function createOutbox(events: OutboxEvents) {
     entry.error = null
     events.changed(entry.roomId)
     try {
-      const message = await api.send(entry.roomId, entry.content, entry.clientMessageId, entry.replyToId)
+      const message = await api.send(entry.roomId, entry.content, entry.clientMessageId, entry.replyToId, entry.attachments.map((file) => file.id))
       events.confirmed(message)
       forget(entry.clientMessageId)
     } catch (error) {
@@ -42,12 +42,14 @@ export function createOutbox(events: OutboxEvents) {
   }
 
   return {
-    send(roomId: number, content: string, replyToId: number | null): void {
+    /** `attachments` are uploaded already: a retry posts the same ones again. */
+    send(roomId: number, content: string, replyToId: number | null, attachments: Attachment[]): void {
       const entry: PendingMessage = {
         clientMessageId: crypto.randomUUID(),
         roomId,
         content,
         replyToId,
+        attachments,
         createdAt: new Date().toISOString(),
         state: 'sending',
         error: null,

@@ -2,6 +2,7 @@ import { avatar } from './avatar.ts'
 import { h } from './dom.ts'
 import { describeMessage, directPeer, formatStamp, roomTitle } from './format.ts'
 import { bellIcon, compassIcon, hashIcon, lockIcon, logoutIcon, messageIcon, plusIcon } from './icons.ts'
+import { createSearchPanel } from './search-panel.ts'
 import type { Message, Room, User } from './types.ts'
 
 export interface SidebarOptions {
@@ -16,6 +17,9 @@ export interface SidebarOptions {
   askNotifications(): void
   canAskNotifications(): boolean
   signOut(): void
+  /** A search hit was chosen. */
+  openHit(message: Message): void
+  roomName(roomId: number): string
 }
 
 /** Most recent activity first: the last message, or the room's creation when it has none. */
@@ -34,6 +38,25 @@ export function createSidebar(options: SidebarOptions) {
   askNotifications.classList.add('sidebar__action--hint')
   const rooms = h('ul', { class: 'room-list', role: 'list' })
   const empty = h('p', { class: 'room-list__empty' }, 'No conversations yet. Start one with a person, or create a room.')
+  const actions = h(
+    'div',
+    { class: 'sidebar__actions' },
+    action('New message', messageIcon(), options.newDirect),
+    action('New room', plusIcon(), options.newRoom),
+    action('Browse rooms', compassIcon(), options.browse),
+    askNotifications,
+  )
+  const nav = h('nav', { class: 'sidebar__rooms', 'aria-label': 'Your rooms' }, rooms, empty)
+  // While a query is in the box, its results stand where the rooms were.
+  const search = createSearchPanel({
+    roomName: options.roomName,
+    nameOf: options.nameOf,
+    open: options.openHit,
+    active: (on) => {
+      actions.hidden = on
+      nav.hidden = on
+    },
+  })
   const element = h(
     'aside',
     { class: 'sidebar', 'aria-label': 'Conversations' },
@@ -44,15 +67,10 @@ export function createSidebar(options: SidebarOptions) {
       h('div', { class: 'sidebar__me' }, h('strong', {}, me.displayName), h('span', {}, `@${me.username}`)),
       h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: options.signOut }, logoutIcon()),
     ),
-    h(
-      'div',
-      { class: 'sidebar__actions' },
-      action('New message', messageIcon(), options.newDirect),
-      action('New room', plusIcon(), options.newRoom),
-      action('Browse rooms', compassIcon(), options.browse),
-      askNotifications,
-    ),
-    h('nav', { class: 'sidebar__rooms', 'aria-label': 'Your rooms' }, rooms, empty),
+    h('div', { class: 'sidebar__search' }, search.box),
+    actions,
+    nav,
+    search.results,
   )
 
   function roomItem(room: Room, active: boolean): HTMLLIElement {

@@ -18,6 +18,20 @@ export interface Reaction {
   userIds: number[]
 }
 
+/** A file: an upload, and once posted one of its message's attachments. */
+export interface Attachment {
+  id: number
+  name: string
+  contentType: string
+  /** Bytes. */
+  size: number
+  /** `/api/chat/attachments/{id}/{name}`: the cookie is enough to fetch it. */
+  url: string
+  /** Pixels, for PNG, JPEG, GIF and WebP images; else null. */
+  width: number | null
+  height: number | null
+}
+
 export interface Message {
   id: number
   roomId: number
@@ -32,6 +46,8 @@ export interface Message {
   mentions: number[]
   /** In the order each emoji was first used. */
   reactions: Reaction[]
+  /** In the order given when it was posted. */
+  attachments: Attachment[]
 }
 
 export type NotificationLevel = 'all' | 'mentions' | 'none'

@@ -1,5 +1,6 @@
 import { api, ApiError } from '../api.ts'
 import { h } from '../dom.ts'
+import { describeMessage } from '../format.ts'
 import type { Message } from '../types.ts'
 import { errorLine, openDialog } from './dialog.ts'
 
@@ -31,7 +32,7 @@ export function openDeleteMessageDialog(message: Message, events: { deleted(): v
   const { dialog, close } = openDialog(
     'Delete message?',
     h('p', { class: 'dialog__text' }, 'It will be gone for everyone in this conversation. This cannot be undone.'),
-    h('blockquote', { class: 'dialog__quote' }, message.content),
+    h('blockquote', { class: 'dialog__quote' }, describeMessage(message, '')),
     error,
     h('div', { class: 'dialog__actions' }, cancel, remove),
   )
