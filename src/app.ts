@@ -16,6 +16,7 @@ import { mentionRoutes } from './modules/mentions'
 import { messageRoutes } from './modules/messages'
 import { opsRoutes } from './modules/ops'
 import { roomRoutes } from './modules/rooms'
+import { searchRoutes } from './modules/search'
 import { streamRoutes } from './modules/stream'
 import { userRoutes } from './modules/users'
 import { webRoutes } from './modules/web'
@@ -82,6 +83,7 @@ export function createApp(deps: Deps) {
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))
     .use(mentionRoutes({ messages: deps.messages, authPlugin }))
+    .use(searchRoutes({ search: deps.search, authPlugin }))
     .use(attachmentRoutes({ attachments: deps.attachments, authPlugin, maxUploadBytes: deps.config.maxUploadBytes }))
     .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin, maxStreamsPerUser: deps.config.maxStreamsPerUser }))
     .use(webRoutes)

@@ -9,6 +9,8 @@ import { createAttachmentService, type AttachmentService } from './modules/attac
 import { createAuthService, type AuthService } from './modules/auth/service'
 import { createMessageService, type MessageService } from './modules/messages/service'
 import { createRoomService, type RoomService } from './modules/rooms/service'
+import { startSearchBackfill } from './modules/search/backfill'
+import { createSearchService, type SearchService } from './modules/search/service'
 import { createUserService, type UserService } from './modules/users/service'
 import { createSqliteStore } from './store/sqlite'
 import type { Store } from './store/store'
@@ -26,6 +28,7 @@ export interface Deps {
   rooms: RoomService
   messages: MessageService
   attachments: AttachmentService
+  search: SearchService
   /** Keeps the files on disk in step with the database (purge after deletions, the orphan sweep). */
   files: FileReaper
   streams: StreamHub
@@ -57,6 +60,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const messages = createMessageService({ store, bus, rooms, messagesPerMinute: config.rateLimitMessagesPerMinute, releaseFiles })
   const attachments = createAttachmentService({ store, rooms, storage, maxUploadBytes: config.maxUploadBytes })
   files.start(config.uploadSweepIntervalMs)
+  const search = createSearchService({ store, rooms })
+  const searchBackfill = startSearchBackfill({ store, log })
   const streams = await createStreamHub({
     store,
     bus,
@@ -80,11 +85,13 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     rooms,
     messages,
     attachments,
+    search,
     files,
     streams,
     async close() {
       streams.stop()
       files.stop()
+      searchBackfill.stop()
       await Promise.allSettled([bus.close(), presence.close()])
       store.close()
     },

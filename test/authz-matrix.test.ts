@@ -70,6 +70,7 @@ const ROWS: Record<string, Row> = {
   'POST /api/chat/rooms/{roomId}/read':                                 row('401 403 204 204 | 401 404 204 204', { body: (c) => ({ messageId: c.messageId }) }),
   'POST /api/chat/rooms/{roomId}/typing':                               row('401 403 204 204 | 401 404 204 204'),
   'GET /api/chat/mentions':                                             row('401 200 200 200'),
+  'GET /api/chat/search':                                               row('401 200 200 200 | 401 404 200 200', { query: (c) => ({ q: 'hello', roomId: c.roomIdOverride ?? c.roomId }) }),
   'POST /api/chat/rooms/{roomId}/attachments':                          row('401 403 201 201 | 401 404 201 201', { form: upload }),
   'GET /api/chat/attachments/{id}/{name}':                              row('401 200 200 200 | 401 404 200 200', { prepare: postedFile }),
   'GET /api/chat/rooms/{roomId}/subscribe':                             row('401 200 200 200 | 401 404 200 200'),

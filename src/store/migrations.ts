@@ -162,6 +162,43 @@ export const MIGRATIONS: readonly string[] = [
   -- JSON copy of the message's files, in the order given; NULL when none
   ALTER TABLE messages ADD COLUMN attachments TEXT;
   `,
+  // 5: search. A contentless FTS5 index of MESSAGE rows (rowid = message id; the text stays in
+  // `messages`), kept in step by triggers, so every post, edit and deletion (a room's too, by
+  // its cascade) changes the index inside its own transaction. `unicode61 remove_diacritics 2`:
+  // case and Latin accents folded, a run of letters of any script one token (`채팅방에서`).
+  // An existing database is not indexed here: 1,000,000 messages take ~4 s of CPU (more under
+  // load), too long to hold start-up and the write lock. Rows below `search_backlog.below_id`
+  // are still to be indexed; a background job (src/modules/search/backfill.ts) indexes them in
+  // short batches, newest first, moving it down. The triggers keep off those rows, which the
+  // job reads as they are when it reaches them, so no row is ever indexed twice.
+  `
+  CREATE VIRTUAL TABLE message_search USING fts5(
+    content, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+  );
+  -- Every (term, message) of the index, read lazily in term order: how a query word's prefix
+  -- becomes the few exact terms that start with it (src/store/sqlite/search.ts).
+  CREATE VIRTUAL TABLE message_search_terms USING fts5vocab(message_search, 'instance');
+
+  CREATE TABLE search_backlog (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    below_id INTEGER NOT NULL
+  );
+  INSERT INTO search_backlog (id, below_id) VALUES (1, (SELECT coalesce(max(id), 0) + 1 FROM messages));
+
+  CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND NEW.id >= (SELECT below_id FROM search_backlog) BEGIN
+    INSERT INTO message_search (rowid, content) VALUES (NEW.id, NEW.content);
+  END;
+  CREATE TRIGGER message_search_update AFTER UPDATE OF content ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND OLD.id >= (SELECT below_id FROM search_backlog) BEGIN
+    DELETE FROM message_search WHERE rowid = OLD.id;
+    INSERT INTO message_search (rowid, content) VALUES (NEW.id, NEW.content);
+  END;
+  CREATE TRIGGER message_search_delete AFTER DELETE ON messages
+  WHEN OLD.message_type = 'MESSAGE' AND OLD.id >= (SELECT below_id FROM search_backlog) BEGIN
+    DELETE FROM message_search WHERE rowid = OLD.id;
+  END;
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

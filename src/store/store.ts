@@ -233,6 +233,20 @@ export interface Store {
   /** Which of these storage keys belong to a file row (a disk file without one is a leftover). */
   knownStorageKeys(storageKeys: string[]): Promise<Set<string>>
 
+  // search
+  /**
+   * MESSAGE rows matching every word of `text` (each word the start of a word of the message,
+   * case and Latin accents ignored), in the rooms userId is in now, or in roomId alone (its
+   * access checked by the caller); newest first, older than beforeId. Deleted messages never
+   * match; an edited one matches its current content. Words of text are never query syntax.
+   */
+  searchMessages(query: { userId: number; roomId?: number; text: string; beforeId?: number; limit: number }): Promise<MessageRecord[]>
+  /**
+   * Indexes up to `batch` messages an upgrade left unindexed, newest first, in one short write.
+   * done: none are left (a new database never has any). Until then older messages do not match.
+   */
+  indexSearchBacklog(batch: number): Promise<{ indexed: number; done: boolean }>
+
   /** Whether the database answers. */
   ping(): Promise<boolean>
   close(): void

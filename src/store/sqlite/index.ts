@@ -4,6 +4,7 @@ import { createEventStore } from './events'
 import { createFileStore } from './files'
 import { createMessageStore } from './messages'
 import { createRoomStore } from './rooms'
+import { createSearchStore } from './search'
 import { createSessionStore } from './sessions'
 import { createUserStore } from './users'
 
@@ -26,6 +27,7 @@ export function createSqliteStore(path: string): Store {
     ...messages,
     ...events,
     ...files,
+    ...createSearchStore(db),
     async ping() {
       try {
         return db.query('SELECT 1 AS ok').get() !== null
