@@ -11,14 +11,11 @@
  * with a temp database, and stops it at the end. --replay sends the requests of a failures file
  * (as test/fuzz.test.ts writes one) again and judges the replies. Exit code 1 on any failure.
  */
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { fuzzRound } from '../test/support/fuzz-world'
-import { describeRequest, runRequests, type FuzzFailure } from '../test/support/fuzz-send'
-import { KNOWN_BUG_CASES } from '../test/support/openapi-fuzz'
-import { fetchOperations } from '../test/support/openapi-operations'
+import type { FuzzFailure } from '../test/support/fuzz-send'
 
 const { values: args } = parseArgs({
   options: {
@@ -42,13 +39,26 @@ if (![seed, count, concurrency].every(Number.isInteger) || Number.isNaN(deadline
   console.error('--seed, --count, --concurrency take integers; --duration takes seconds')
   process.exit(2)
 }
+if (!args.url) {
+  const binary = resolve(args.bin!)
+  if (!existsSync(binary)) {
+    console.error(`fuzz: no binary at ${binary}; build it (bun run build), or give --url`)
+    process.exit(2)
+  }
+  // server-process.ts reads CHAT_SERVER_BIN when it loads, so it is set before anything that
+  // imports it is loaded (the imports below are dynamic for that reason).
+  process.env.CHAT_SERVER_BIN = binary
+}
+const { fuzzRound } = await import('../test/support/fuzz-world')
+const { describeRequest, runRequests } = await import('../test/support/fuzz-send')
+const { KNOWN_BUG_CASES } = await import('../test/support/openapi-fuzz')
+const { fetchOperations } = await import('../test/support/openapi-operations')
+const { spawnServer, SERVER_BINARY } = await import('../test/support/server-process')
 if (args['known-bugs']) for (const key of Object.keys(KNOWN_BUG_CASES) as (keyof typeof KNOWN_BUG_CASES)[]) KNOWN_BUG_CASES[key] = true
 
 async function target(): Promise<{ url: string; stop(): Promise<unknown> }> {
   if (args.url) return { url: args.url.replace(/\/$/, ''), stop: async () => {} }
-  // server-process.ts reads CHAT_SERVER_BIN when it loads: set it first.
-  process.env.CHAT_SERVER_BIN = resolve(args.bin!)
-  const { spawnServer } = await import('../test/support/server-process')
+  if (!SERVER_BINARY) throw new Error('server-process.ts did not pick up CHAT_SERVER_BIN')
   return spawnServer({ env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', LOG_LEVEL: 'error' } })
 }
 
@@ -62,7 +72,7 @@ try {
     sent = run.sent
     failures.push(...run.failures)
   } else {
-    console.log(`fuzz: seed ${seed}, up to ${count} requests${Number.isFinite(deadline) ? ` or ${args.duration} s` : ''}, against ${server.url}`)
+    console.log(`fuzz: seed ${seed}, up to ${count} requests${Number.isFinite(deadline) ? ` or ${args.duration} s` : ''}, against ${args.url ?? SERVER_BINARY} at ${server.url}`)
     const operations = await fetchOperations(server.url)
     for (let round = 0; sent < count && Date.now() < deadline; round++) {
       const result = await fuzzRound(server.url, operations, seed + round, Math.min(ROUND, count - sent), concurrency)
