@@ -40,7 +40,7 @@ function filesOnDisk(s: TestServer = server): string[] {
 }
 const incoming = () => filesOnDisk().filter((p) => p.startsWith('incoming'))
 
-async function upload(user: TestUser, roomId: number, bytes: Uint8Array | string, name = 'notes.txt', type = 'text/plain', base = url) {
+async function upload(user: TestUser, roomId: number, bytes: BlobPart, name = 'notes.txt', type = 'text/plain', base = url) {
   const form = new FormData()
   form.append('file', new File([bytes], name, { type }))
   const res = await fetch(`${base}/api/chat/rooms/${roomId}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form })
@@ -48,7 +48,7 @@ async function upload(user: TestUser, roomId: number, bytes: Uint8Array | string
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
 }
 
-async function uploaded(user: TestUser, roomId: number, bytes: Uint8Array | string, name?: string, type?: string) {
+async function uploaded(user: TestUser, roomId: number, bytes: BlobPart, name?: string, type?: string) {
   const res = await upload(user, roomId, bytes, name, type)
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(res.body)}`)
   return res.body as { id: number; name: string; url: string; size: number; contentType: string; width: number | null; height: number | null }
@@ -419,6 +419,15 @@ describe('posting with attachmentIds', () => {
     // Nothing refused was attached: the file is still free to post.
     expect((await postFiles(alice, room.id, { attachmentIds: [mine.id] })).status).toBe(201)
     expect((await postFiles(alice, room.id, { attachmentIds: eleven.slice(0, 10).map((f) => f.id) })).body.attachments).toHaveLength(10)
+  })
+
+  it('two posts at once with the same file: one takes it, the other is a 400', async () => {
+    const room = await createRoom(url, alice)
+    const file = await uploaded(alice, room.id, 'contested')
+    const replies = await Promise.all([postFiles(alice, room.id, { attachmentIds: [file.id] }), postFiles(alice, room.id, { attachmentIds: [file.id] })])
+    expect(replies.map((r) => r.status).sort()).toEqual([201, 400])
+    const history = await call(url, `/api/chat/rooms/${room.id}/messages`, { token: alice.token })
+    expect(history.body).toHaveLength(1)
   })
 
   it('without files content is still required and not blank; a retry with its clientMessageId returns the first message', async () => {

@@ -49,7 +49,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
         detail: {
           summary: 'Post a message',
           description:
-            '201 when stored. A repeat of a clientMessageId returns the first message with 200 and stores nothing. `replyToId`: a message of this room that is not deleted, else 400. `mentions` is computed from `@username`s of participants. 429 with Retry-After past the rate limit.',
+            '201 when stored. A repeat of a clientMessageId returns the first message with 200 and stores nothing. `replyToId`: a message of this room that is not deleted, else 400. `attachmentIds`: 1-10 of the caller\'s uploads in this room that no message took yet, else 400; with them `content` may be empty or left out. `mentions` is computed from `@username`s of participants. 429 with Retry-After past the rate limit.',
         },
       },
     )
