@@ -218,6 +218,18 @@ describe('limits and failures leave nothing on disk', () => {
     await eventually(async () => filesOnDisk().join() === before.join(), 5000, 'the partial file removed')
   })
 
+  it('a body that ends inside the file (no closing boundary): 400, nothing kept', async () => {
+    const room = await createRoom(url, alice)
+    const before = filesOnDisk()
+    const form = multipart('cut.bin', new Uint8Array(0))
+    const body = Buffer.concat([form.head, Buffer.alloc(10_000)])
+    const reply = await raw(uploadHead(room.id, alice.token, form.type, `content-length: ${body.length}\r\nconnection: close\r\n`), (s) => void s.write(body))
+    expect(reply.status).toBe(400)
+    expect(JSON.parse(reply.body).error.message).toBe('request body: malformed multipart/form-data')
+    await eventually(async () => filesOnDisk().join() === before.join(), 5000, 'the partial file removed')
+    expect((await call(url, '/healthz')).status).toBe(200)
+  })
+
   it('an upload the client abandons mid-body leaves nothing behind', async () => {
     const room = await createRoom(url, alice)
     const before = filesOnDisk()

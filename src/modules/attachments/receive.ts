@@ -68,7 +68,10 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
     }
   }
 
+  const malformed = () => fail(badRequest('request body: malformed multipart/form-data'))
   parser.on('file', (field, stream, fileName, _encoding, mimeType) => {
+    // A body that ends inside the part errs on its stream: unheard, that error would end the process.
+    stream.on('error', malformed)
     if (field !== 'file' || file) {
       stream.resume()
       return fail(badRequest('request body: one part, named file'))
@@ -96,7 +99,7 @@ export async function receiveFile(request: Request, options: ReceiveOptions): Pr
       if (failure === undefined) Promise.resolve(current.sink.end()).then(() => current.done.resolve(), fail)
     })
   })
-  parser.on('error', () => fail(badRequest('request body: malformed multipart/form-data')))
+  parser.on('error', malformed)
   const finished = once(parser, 'finish', { signal: abort.signal })
   finished.catch(() => {})
 
