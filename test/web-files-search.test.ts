@@ -3,7 +3,7 @@
  * process): an image picked with `Attach files` shows inline on the other page, in a box of its
  * own ratio before a byte of it arrives, and opens full size; other files are download chips;
  * a file named like markup stays text and downloads; progress, cancel and the size limit;
- * drop and paste. Screenshots of each,
+ * search marks the words that matched and opens the hit in its room. Screenshots of each,
  * desktop and phone, light and dark, in test-artifacts/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
@@ -321,4 +321,75 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     expect(await images.evaluateAll((elements) => elements.map((element) => element.getAttribute('alt')))).toEqual(['dropped.png', 'image.png'])
     await context.close()
   }, 30_000)
+
+  it('finds messages by the start of their words, marks the words as text, and opens a hit scrolled to it', async () => {
+    const [ida, jon] = await Promise.all([register(server, 'ida', 'Ida Berg'), register(server, 'jon', 'Jon Reyes')])
+    const { id: roomId } = await groupRoom(server, ida, 'release', [jon])
+    await post(server, ida, roomId, 'Decision: the deployment moves to the Café <b>Ünter</b> server')
+    // More than a page after it: the hit is older than the history a room opens with.
+    for (let index = 1; index <= 70; index += 1) await post(server, jon, roomId, `standup note ${String(index).padStart(2, '0')}`)
+    await post(server, jon, roomId, 'deploy later today')
+    const context = await signedIn(browser, server, jon)
+    const page = await openPage(context)
+    forbidDialogs(page)
+
+    const box = page.getByRole('searchbox', { name: 'Search messages' })
+    await box.fill('deploy cafe')
+    const hits = page.getByRole('region', { name: 'Search results' }).locator('.search-hit')
+    await hits.first().waitFor()
+    expect(await hits.count()).toBe(1)
+    const hit = hits.first()
+    expect(await hit.locator('.search-hit__room').textContent()).toBe('release')
+    expect(await hit.locator('.search-hit__author').textContent()).toBe(ida.displayName)
+    expect(await hit.locator('.search-hit__time').getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/)
+    expect(await hit.locator('.search-hit__text').textContent()).toBe('Decision: the deployment moves to the Café <b>Ünter</b> server')
+    expect(await hit.locator('mark').allTextContents()).toEqual(['deployment', 'Café'])
+    expect(await page.locator('.search-results b').count()).toBe(0)
+    await shoot(page, 'search-results')
+
+    // A word matches with or without accents, at the start of a word only.
+    await box.fill('unter')
+    await hits.locator('mark', { hasText: 'Ünter' }).waitFor()
+    await box.fill('ploy')
+    await page.locator('.search-results__status', { hasText: 'No messages match' }).waitFor()
+
+    await box.fill('deploy')
+    await hits.nth(1).waitFor()
+    expect(await hits.locator('.search-hit__text').allTextContents()).toEqual(['deploy later today', 'Decision: the deployment moves to the Café <b>Ünter</b> server'])
+    await hits.nth(1).click()
+    const target = item(page, 'Decision: the deployment')
+    await target.waitFor()
+    await page.waitForFunction(() => {
+      const element = document.querySelector('.message--flash')
+      const view = document.querySelector('.messages')!.getBoundingClientRect()
+      const box = element?.getBoundingClientRect()
+      return box !== undefined && box.top >= view.top - 1 && box.bottom <= view.bottom + 1
+    })
+    expect(await target.evaluate((element) => element.classList.contains('message--flash'))).toBe(true)
+    expect(await page.getByRole('heading', { name: 'release' }).isVisible()).toBe(true)
+    await shoot(page, 'search-opened')
+
+    expect(await hits.nth(1).getAttribute('aria-current')).toBe('true')
+
+    // Newest first, a page at a time.
+    await box.fill('standup')
+    await hits.nth(19).waitFor()
+    await page.locator('.search-results__status', { hasText: '20+ messages' }).waitFor()
+    expect(await hits.first().locator('.search-hit__text').textContent()).toBe('standup note 70')
+    await page.getByRole('button', { name: 'More results' }).click()
+    await hits.nth(39).waitFor()
+    expect(await hits.nth(20).locator('.search-hit__text').textContent()).toBe('standup note 50')
+
+    // On a phone the results fill the screen, and a hit opens the room in its place.
+    await page.setViewportSize(PHONE)
+    await page.getByRole('button', { name: 'Back to conversations' }).click()
+    await box.fill('standup 07')
+    const standup = hits.filter({ hasText: 'standup note 07' })
+    await standup.waitFor()
+    expect(await hits.count()).toBe(1)
+    await page.screenshot({ path: join(ARTIFACTS, 'search-results-phone-query.png') })
+    await standup.click()
+    await item(page, 'standup note 07').and(page.locator('.message--flash')).waitFor()
+    await context.close()
+  }, 60_000)
 })

@@ -71,7 +71,17 @@ export function createSearchPanel(options: SearchPanelOptions) {
       {},
       h(
         'button',
-        { type: 'button', class: 'search-hit', 'data-message-id': message.id, onclick: () => options.open(message) },
+        {
+          type: 'button',
+          class: 'search-hit',
+          'data-message-id': message.id,
+          onclick: (event: MouseEvent) => {
+            // The hit last opened stays marked, so the list shows where the reader is.
+            for (const other of hits.querySelectorAll('[aria-current]')) other.removeAttribute('aria-current')
+            ;(event.currentTarget as HTMLElement).setAttribute('aria-current', 'true')
+            options.open(message)
+          },
+        },
         h(
           'span',
           { class: 'search-hit__meta' },
@@ -118,6 +128,9 @@ export function createSearchPanel(options: SearchPanelOptions) {
     words = queryWords(query)
     oldest = undefined
     more.hidden = true
+    // Hits of the previous query would read as hits of this one.
+    hits.replaceChildren()
+    status.textContent = 'Searching…'
     timer = setTimeout(() => void load(false), DEBOUNCE_MS)
   }
 
