@@ -41,7 +41,7 @@ const fileTooLarge = (max: number) => new AppError('payload_too_large', `file: a
  */
 export async function receiveFile(request: Request, options: ReceiveOptions): Promise<ReceivedFile> {
   const type = request.headers.get('content-type') ?? ''
-  if (!/^multipart\/form-data\s*;/i.test(type)) throw new AppError('unsupported_media_type', 'request body: must be multipart/form-data with one part named file')
+  if (!/^multipart\/form-data\s*(;|$)/i.test(type)) throw new AppError('unsupported_media_type', 'request body: must be multipart/form-data with one part named file')
   if (!request.body) throw badRequest('file: is required')
 
   let parser: BusboyInstance
