@@ -41,12 +41,19 @@ export interface UploadPlan {
   bytes: number
 }
 
+/** Search runs on the history database: its shape comes from the history plan. */
+export interface SearchPlan extends HistoryShape {
+  /** Requests timed per kind of query. */
+  samples: number
+  limit: number
+}
+
 export interface StartupPlan {
   /** Starts per database; the best is reported. */
   runs: number
 }
 
-export const SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'upload', 'history', 'startup'] as const
+export const SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'upload', 'history', 'search', 'startup'] as const
 export type Scenario = (typeof SCENARIOS)[number]
 
 export interface Plan {
@@ -60,6 +67,7 @@ export interface Plan {
   /** Concurrent large uploads: throughput and the server's memory while they stream to disk. */
   upload: UploadPlan
   history: HistoryPlan
+  search: SearchPlan
   startup: StartupPlan
 }
 
@@ -71,6 +79,7 @@ export const FULL: Plan = {
   idle: { streams: 5000, streamsPerUser: 500, settleMs: 2000 },
   upload: { uploads: 10, bytes: 25 * 1024 * 1024 },
   history: { messages: 1_000_000, rooms: 1000, readerRooms: 50, samples: 2000, limit: 50 },
+  search: { messages: 1_000_000, rooms: 1000, readerRooms: 50, samples: 1000, limit: 20 },
   startup: { runs: 5 },
 }
 
@@ -83,5 +92,6 @@ export const QUICK: Plan = {
   // The full size: it takes seconds, and the memory figure only means something at that size.
   upload: { uploads: 10, bytes: 25 * 1024 * 1024 },
   history: { messages: 100_000, rooms: 100, readerRooms: 50, samples: 300, limit: 50 },
+  search: { messages: 100_000, rooms: 100, readerRooms: 50, samples: 200, limit: 20 },
   startup: { runs: 3 },
 }

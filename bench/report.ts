@@ -35,6 +35,17 @@ const pageRows = (prefix: 'http' | 'store', where: string, limit: number): Row[]
     ]
   })
 
+/** Every kind of search query, p50 and p99; the issue's target is on the three it names. */
+const searchRows = (): Row[] =>
+  ([['Common', 'a common word', true], ['Rare', 'a rare word', true], ['TwoWords', 'two words', true], ['Start', 'the start of a common word', false], ['OneRoom', 'a common word in one room', false]] as const)
+    .flatMap(([kind, what, targeted]): Row[] => [
+      { scenario: 'search', key: `http${kind}P50`, label: `HTTP ${what} p50 (ms)`, decimals: 3 },
+      {
+        scenario: 'search', key: `http${kind}P99`, label: `HTTP ${what} p99 (ms)`, decimals: 3,
+        ...(targeted ? { target: '< 20 ms', met: (ours: number) => ours < 20 } : {}),
+      },
+    ])
+
 const ROWS: Row[] = [
   { scenario: 'fanout', key: 'deliveriesPerSecond', label: 'deliveries/s', decimals: 0 },
   { scenario: 'fanout', key: 'latencyP50', label: 'delivery latency p50 (ms)', decimals: 2 },
@@ -99,6 +110,8 @@ const ROWS: Row[] = [
   ...pageRows('store', 'in-process', 2),
   { scenario: 'history', key: 'storeRoomsP50', label: 'in-process room list p50 (ms)', decimals: 3 },
   { scenario: 'history', key: 'storeRoomsP99', label: 'in-process room list p99 (ms)', decimals: 3 },
+  ...searchRows(),
+  zero('search', 'shortPages', 'common-word pages short of the limit'),
   {
     scenario: 'startup', key: 'emptyMs', label: 'exec to /healthz, new database (ms)', decimals: 1,
     target: '< 150 ms', met: ours => ours < 150,
@@ -116,7 +129,7 @@ export const COUNTS = new Set(ROWS.filter(row => row.mustBeZero).map(row => row.
 
 export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
   const n = (value: number) => value.toLocaleString('en-US')
-  const { fanout, changes, ingest, idle, upload, history, startup } = plan
+  const { fanout, changes, ingest, idle, upload, history, search, startup } = plan
   return {
     fanout: `fanout: ${n(fanout.subscribers)} subscribers in one room, ${n(fanout.messages)} messages posted at ${fanout.rate}/s`,
     changes:
@@ -128,6 +141,9 @@ export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
     history:
       `history: ${n(history.messages)} messages over ${n(history.rooms)} rooms (every tenth a reply with a reaction), pages of ${history.limit}, ` +
       `room list of a user in ${history.readerRooms} rooms, ${n(history.samples)} requests each`,
+    search:
+      `search: the history database as a user in ${search.readerRooms} of its rooms: a common word (in every message), a rare word (a message's number), ` +
+      `two words, the start of a common word, a common word in one room; pages of ${search.limit}, ${n(search.samples)} requests each (ours only: the floor has no search)`,
     startup: `startup: best of ${startup.runs} starts; the history database is the one above`,
     rounds: `fanout, changes, ingest, idle, upload: ${plan.rounds === 1 ? 'one round' : `the best of ${plan.rounds} interleaved rounds (least server CPU or memory per unit)`}`,
   }

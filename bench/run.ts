@@ -61,7 +61,7 @@ async function measure(target: Target, scenario: LoadScenario, databasePath: str
 type Rounds = Partial<Record<Scenario, Partial<Record<TargetName, Outcome[]>>>>
 
 async function runAll(workDir: string): Promise<{ results: Results; rounds: Rounds }> {
-  const results: Results = { fanout: {}, changes: {}, ingest: {}, idle: {}, upload: {}, history: {}, startup: {} }
+  const results: Results = { fanout: {}, changes: {}, ingest: {}, idle: {}, upload: {}, history: {}, search: {}, startup: {} }
   const rounds: Rounds = {}
   const ready = new Map<TargetName, string | undefined>()
   for (const target of targets) {
@@ -97,6 +97,9 @@ async function runAll(workDir: string): Promise<{ results: Results; rounds: Roun
       })())
     if (selected('history')) {
       results.history[target.name] = await run('history', target, () => seeded().then(() => measure(target, 'history', databasePath)))
+    }
+    if (selected('search') && target.runs('search')) {
+      results.search[target.name] = await run('search', target, () => seeded().then(() => measure(target, 'search', databasePath)))
     }
     if (selected('startup')) {
       results.startup[target.name] = await run('startup', target, () => seeded().then(() => startup(target, plan.startup, workDir, databasePath)))

@@ -11,7 +11,7 @@ import { progress, type Figures, type LoadContext } from './job'
 const WARM_UP = 50
 
 /** mulberry32: the same rooms and cursors for every target, run after run. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0
     let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
@@ -34,7 +34,7 @@ function cursors(plan: HistoryPlan) {
   }
 }
 
-async function time(count: number, query: () => Promise<unknown>): Promise<Samples> {
+export async function time(count: number, query: () => Promise<unknown>): Promise<Samples> {
   for (let i = 0; i < WARM_UP; i++) await query()
   const samples = new Samples()
   for (let i = 0; i < count; i++) {

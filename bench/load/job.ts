@@ -1,7 +1,7 @@
 /** What the bench asks of a load generator process, and what it answers. */
 import type { Target, TargetName } from '../targets/target'
 
-export type LoadScenario = 'fanout' | 'changes' | 'ingest' | 'idle' | 'upload' | 'history'
+export type LoadScenario = 'fanout' | 'changes' | 'ingest' | 'idle' | 'upload' | 'history' | 'search'
 
 export interface LoadJob {
   scenario: LoadScenario

@@ -8,6 +8,7 @@ import { changes, fanout } from './fanout'
 import { history } from './history'
 import { idle } from './idle'
 import { ingest } from './ingest'
+import { search } from './search'
 import { uploads } from './upload'
 import type { Figures, LoadContext, LoadJob, LoadScenario } from './job'
 
@@ -19,6 +20,7 @@ const SCENARIOS: Record<LoadScenario, (context: LoadContext, params: never) => P
   idle,
   upload: uploads,
   history,
+  search,
 }
 
 const job = JSON.parse(process.argv[2]!) as LoadJob

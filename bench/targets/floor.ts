@@ -13,7 +13,7 @@ let built: true | undefined
 
 export const floor: Target = {
   name: 'floor',
-  runs: scenario => scenario !== 'changes' && scenario !== 'upload',
+  runs: scenario => scenario !== 'changes' && scenario !== 'upload' && scenario !== 'search',
   env: {},
 
   async executable() {
