@@ -21,7 +21,9 @@ export function defaultHashGateOptions(): HashGateOptions {
 /**
  * Bounds the password hashes (argon2id: 20-35 ms of CPU and 19 MiB each here) that run at
  * once. Bun runs each on a thread pool as wide as the machine, so without a bound a flood of
- * sign-ins takes every core, and the event loop, which delivers messages, waits behind them.
+ * sign-ins takes every core, and the event loop, which delivers messages, waits behind them
+ * (scripts/login-flood.ts, 200 clients on this shared 2-core box, median of 8 rounds: delivery
+ * p50 2.8 ms with the gate at 1, 6.2 ms without; hashes answered 11-21 a second, not 22-44).
  * Hashes past the bound wait their turn in order; past `maxWaiting` the call fails at once
  * with 503 `unavailable` and Retry-After (the time the queue takes to drain). 503, not 429:
  * the one refused may be a user who sent a single sign-in while others flood the server, so
