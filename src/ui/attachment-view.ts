@@ -15,10 +15,15 @@ const INLINE_IMAGES = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/we
 const isInlineImage = (file: Attachment): file is Attachment & { width: number; height: number } =>
   INLINE_IMAGES.has(file.contentType) && file.width !== null && file.height !== null && file.width > 0 && file.height > 0
 
+// Every file is served from this path of this origin (API.md): any other address, a
+// `javascript:` one above all, is never put into a link or an image.
+const FILE_PATH = '/api/chat/attachments/'
+
 /** A message's files: images inline (a click opens them full size), the others as download chips. */
 export function renderAttachments(files: Attachment[]): HTMLElement | null {
-  if (files.length === 0) return null
-  return h('div', { class: 'attachments' }, ...files.map((file) => (isInlineImage(file) ? image(file) : chip(file))))
+  const served = files.filter((file) => file.url.startsWith(FILE_PATH))
+  if (served.length === 0) return null
+  return h('div', { class: 'attachments' }, ...served.map((file) => (isInlineImage(file) ? image(file) : chip(file))))
 }
 
 function image(file: Attachment & { width: number; height: number }): HTMLElement {

@@ -43,7 +43,7 @@ export function createSearchPanel(options: SearchPanelOptions) {
   )
   const box = h('div', { class: 'search', role: 'search' }, h('span', { class: 'search__icon' }, searchIcon()), input, clearButton)
   const status = h('p', { class: 'search-results__status', 'aria-live': 'polite' })
-  const hits = h('ol', { class: 'search-results__list', 'aria-label': 'Search results' })
+  const hits = h('ol', { class: 'search-results__list' })
   const more = h('button', { type: 'button', class: 'button search-results__more', hidden: true, onclick: () => void load(true) }, 'More results')
   const results = h('section', { class: 'search-results', 'aria-label': 'Search results', hidden: true }, status, hits, more)
 
