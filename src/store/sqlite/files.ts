@@ -18,7 +18,8 @@ export interface FileWriter {
 const FILE = `id, room_id AS roomId, uploader_id AS uploaderId, message_id AS messageId, name,
   content_type AS contentType, size, width, height, storage_key AS storageKey, created_at AS createdAt`
 
-export const toAttachment = (f: AttachmentRecord): AttachmentRecord => ({
+/** The part of a file a message carries (its JSON copy). */
+const attachmentOf = (f: AttachmentRecord): AttachmentRecord => ({
   id: f.id,
   name: f.name,
   contentType: f.contentType,
@@ -49,7 +50,7 @@ export function createFileStore(db: Database): FileStore & { writer: FileWriter 
       claimable(roomId, senderId, ids) {
         const found = new Map(unattachedOf.all(JSON.stringify(ids), roomId, senderId).map((f) => [f.id, f]))
         if (found.size !== ids.length || new Set(ids).size !== ids.length) throw new UnattachableFilesError('not the sender\'s unattached uploads in this room')
-        return ids.map((id) => toAttachment(found.get(id)!))
+        return ids.map((id) => attachmentOf(found.get(id)!))
       },
       attach: (messageId, ids) => void attach.run(messageId, JSON.stringify(ids)),
     },
