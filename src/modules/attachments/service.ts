@@ -1,4 +1,4 @@
-import { notFound } from '../../errors'
+import { AppError, notFound } from '../../errors'
 import { HEAD_BYTES, imageSize } from '../../files/image-size'
 import type { FileStorage } from '../../files/storage'
 import type { FileRecord, Store } from '../../store/store'
@@ -26,8 +26,13 @@ export function createAttachmentService({ store, rooms, storage, maxUploadBytes,
    */
   async function mayRead(file: FileRecord, userId: number): Promise<boolean> {
     if (file.messageId === null) return file.uploaderId === userId
-    const room = await store.getRoomFor(file.roomId, userId)
-    return room !== null && (room.member || room.visibility === 'public')
+    try {
+      await rooms.readable(file.roomId, userId)
+      return true
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'not_found') return false
+      throw error
+    }
   }
 
   return {
