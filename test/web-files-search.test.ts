@@ -291,20 +291,26 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     const { id: roomId } = await directRoom(server, gus, hana)
     const context = await signedIn(browser, server, gus)
     const page = await openPage(context, `/#/rooms/${roomId}`)
-    await page.getByLabel(`Message ${hana.displayName}`).waitFor()
+    await page.locator('.messages__start', { hasText: 'No messages yet' }).waitFor()
     const png = (await drawPng(page, 200, 100, 'drop')).toString('base64')
 
     // A drop as the browser makes one: a DataTransfer holding a file, over the conversation.
-    await page.evaluate((data) => {
-      const bytes = Uint8Array.from(atob(data), (char) => char.charCodeAt(0))
-      const transfer = new DataTransfer()
-      transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
-      const target = document.querySelector('.messages')!
-      target.dispatchEvent(new DragEvent('dragover', { bubbles: true, cancelable: true, dataTransfer: transfer }))
-      Object.assign(window, { dropHintShown: getComputedStyle(document.querySelector('.drop-hint')!).display !== 'none' })
-      target.dispatchEvent(new DragEvent('drop', { bubbles: true, cancelable: true, dataTransfer: transfer }))
-    }, png)
-    expect(await page.evaluate(() => (window as unknown as { dropHintShown: boolean }).dropHintShown)).toBe(true)
+    const drag = (type: 'dragover' | 'drop') =>
+      page.evaluate(
+        ([data, kind]) => {
+          const bytes = Uint8Array.from(atob(data), (char) => char.charCodeAt(0))
+          const transfer = new DataTransfer()
+          transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }))
+          document.querySelector('.messages')!.dispatchEvent(new DragEvent(kind, { bubbles: true, cancelable: true, dataTransfer: transfer }))
+        },
+        [png, type] as const,
+      )
+    await drag('dragover')
+    const hint = page.locator('.drop-hint', { hasText: `Drop files to send them to ${hana.displayName}` })
+    await hint.waitFor()
+    await page.screenshot({ path: join(ARTIFACTS, 'drop-files-desktop.png') })
+    await drag('drop')
+    await hint.waitFor({ state: 'hidden' })
     await page.getByRole('button', { name: 'Remove dropped.png' }).waitFor()
 
     await page.evaluate((data) => {
