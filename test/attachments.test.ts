@@ -8,7 +8,7 @@
 import { Database } from 'bun:sqlite'
 import type { Socket } from 'bun'
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { call, createRoom, eventually, newUser, newUsers, openStream, startServer, within, type TestServer, type TestUser } from './helpers'
 
@@ -476,6 +476,29 @@ describe('the orphan sweep', () => {
       await eventually(async () => (await status(old)) === 404, 5000, 'the old upload swept')
       await eventually(async () => filesOnDisk(swept).filter((p) => !p.startsWith('incoming')).length === 2, 5000, 'its file removed')
       expect([await status(fresh), await status(posted)]).toEqual([200, 200])
+    } finally {
+      await swept.stop()
+    }
+  })
+
+  it('removes what a crash left on disk a day ago: a half-received upload, a stored file no row names', async () => {
+    const probe = await startServer()
+    const root = filesRoot(probe)
+    await probe.stop()
+    // Written while no server runs, as a crash would leave them, then aged a day.
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000)
+    const leftovers = [join(root, 'incoming', 'crashed.part'), join(root, 'ab', `ab${'0'.repeat(30)}`)]
+    const recent = join(root, 'incoming', 'in-flight.part')
+    for (const path of [...leftovers, recent]) {
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, 'left over')
+    }
+    for (const path of leftovers) utimesSync(path, dayAgo, dayAgo)
+    const swept = await startServer({ databasePath: probe.config.databasePath, uploadSweepIntervalMs: 200 })
+    try {
+      await eventually(async () => leftovers.every((path) => !existsSync(path)), 5000, 'the leftovers removed')
+      // An upload of another instance may be under way: a recent file stays.
+      expect(existsSync(recent)).toBe(true)
     } finally {
       await swept.stop()
     }
