@@ -1,4 +1,5 @@
 import { createApp } from './app'
+import { commandsOverview, isCliCommand, runCli, terminalIo } from './cli'
 import { ConfigError, parseConfig, prepareDatabaseFolder } from './config'
 import { createDeps } from './deps'
 import { serverOptions } from './http/server-options'
@@ -8,8 +9,11 @@ import { VERSION } from './version'
 
 /** The only file with side effects: configuration -> dependencies -> app -> listen -> signals. */
 async function main() {
-  const request = parseConfig(process.argv.slice(2), process.env)
-  if (request.kind === 'help') return console.log(request.text)
+  const argv = process.argv.slice(2)
+  // `chat-server users ...`, `backup ...`: administer the database instead of serving it.
+  if (isCliCommand(argv[0])) return process.exit(await runCli(argv, terminalIo(process.env)))
+  const request = parseConfig(argv, process.env)
+  if (request.kind === 'help') return console.log(`${request.text}\n\n${commandsOverview()}`)
   if (request.kind === 'version') return console.log(VERSION)
   if (request.kind === 'healthcheck') return healthcheck(request.config.port)
   const { config } = request
