@@ -25,6 +25,7 @@ export interface ConversationOptions {
   shown(roomId: number): void
 }
 
+// The API's largest page: for catching up, and for paging back to a message far up.
 const CATCH_UP_PAGE = 200
 const LEVELS: [NotificationLevel, string][] = [
   ['all', 'All messages'],
@@ -99,14 +100,15 @@ export function createConversation(options: ConversationOptions) {
       }
       return undefined
     },
-    loadOlder: async () => {
+    loadOlder: async (far) => {
       const current = room
       const before = list.oldestId()
       if (!current || before === undefined) return
       const asked = generation
+      const size = far ? CATCH_UP_PAGE : PAGE
       try {
-        const older = await api.messages(current.id, { before }, PAGE)
-        if (asked === generation) list.showOlder(older, older.length === PAGE)
+        const older = await api.messages(current.id, { before }, size)
+        if (asked === generation) list.showOlder(older, older.length === size)
       } catch {
         if (asked === generation) list.showError('Older messages could not be loaded.')
       }

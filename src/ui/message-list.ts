@@ -4,8 +4,11 @@ import { renderMessage, renderPending, type MessageContext, type PendingMessage 
 import type { Message } from './types.ts'
 
 export interface MessageListOptions extends Omit<MessageContext, 'quoted' | 'edit' | 'reveal'> {
-  /** Asked for when the reader nears the top and older messages exist. */
-  loadOlder(): Promise<void>
+  /**
+   * Asked for when the reader nears the top and older messages exist; `far`: on the way to a
+   * message further back (a reply's original, a search hit), in pages as large as the API gives.
+   */
+  loadOlder(far: boolean): Promise<void>
   /**
    * A reply's original that is older than the loaded history: the message, null when it is
    * gone, undefined while it is being looked up (then `resolved` is called).
@@ -96,10 +99,10 @@ export function createMessageList(options: MessageListOptions) {
   }
 
   /** One load of older messages at a time, whoever asks (the scroll, a jump to a reply). */
-  function loadOlder(): Promise<void> {
+  function loadOlder(far = false): Promise<void> {
     if (!olderLoad) {
       setStart('Loading older messages…', 'loading')
-      olderLoad = options.loadOlder().finally(() => (olderLoad = null))
+      olderLoad = options.loadOlder(far).finally(() => (olderLoad = null))
     }
     return olderLoad
   }
@@ -265,7 +268,7 @@ export function createMessageList(options: MessageListOptions) {
 
   async function reveal(id: number): Promise<void> {
     // Older than what is loaded: page back until it is (or the beginning is reached).
-    while (!byId.has(id) && hasOlder && items.length && items[0]!.message.id > id) await loadOlder()
+    while (!byId.has(id) && hasOlder && items.length && items[0]!.message.id > id) await loadOlder(true)
     const item = byId.get(id)
     if (!item) return
     const { element } = item
