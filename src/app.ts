@@ -7,6 +7,7 @@ import { createBodyLimits } from './http/body-limit'
 import { parseJsonBody } from './http/json-body'
 import { createRouteTable } from './http/route-table'
 import { createUnmatched } from './http/unmatched'
+import { adminRoutes } from './modules/admin'
 import { attachmentRoutes, UPLOAD_ROUTE } from './modules/attachments'
 import { uploadBodyLimit } from './modules/attachments/service'
 import { authRoutes } from './modules/auth'
@@ -78,7 +79,8 @@ export function createApp(deps: Deps) {
     })
     .use(docsRoutes(VERSION))
     .use(opsRoutes({ store: deps.store, bus: deps.bus, metrics, usesRedis: deps.config.redisUrl !== undefined }))
-    .use(authRoutes({ auth: deps.auth, authPlugin, presence: deps.presence, trustProxy: deps.config.trustProxy }))
+    .use(authRoutes({ auth: deps.auth, tokens: deps.tokens, authPlugin, presence: deps.presence, trustProxy: deps.config.trustProxy }))
+    .use(adminRoutes({ admin: deps.admin, authPlugin, presence: deps.presence, publicUrl: deps.config.publicUrl, trustProxy: deps.config.trustProxy }))
     .use(userRoutes({ users: deps.users, authPlugin }))
     .use(roomRoutes({ rooms: deps.rooms, authPlugin }))
     .use(messageRoutes({ messages: deps.messages, authPlugin }))

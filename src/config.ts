@@ -32,6 +32,8 @@ export interface Config {
   filesPath: string | undefined
   /** How often unattached uploads older than 24 hours are looked for and deleted. */
   uploadSweepIntervalMs: number
+  /** The origin of links the server makes (invites, resets); undefined: the request's own. */
+  publicUrl: string | undefined
 }
 
 type Parser<T> = (raw: string) => T | undefined
@@ -45,6 +47,7 @@ const bool: Parser<boolean> = (raw) =>
   ({ true: true, '1': true, yes: true, false: false, '0': false, no: false })[raw.trim().toLowerCase()]
 const text: Parser<string> = (raw) => (raw.trim() ? raw.trim() : undefined)
 const redisUrl: Parser<string> = (raw) => (/^rediss?:\/\/.+/.test(raw.trim()) ? raw.trim() : undefined)
+const httpUrl: Parser<string> = (raw) => (/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim()) ? raw.trim().replace(/\/+$/, '') : undefined)
 const level: Parser<LogLevel> = (raw) =>
   (['debug', 'info', 'warn', 'error'] as const).find((l) => l === raw.trim().toLowerCase())
 
@@ -78,6 +81,7 @@ export const SETTINGS = [
   setting({ key: 'maxUploadBytes', env: 'MAX_UPLOAD_BYTES', flag: '--max-upload-bytes', parse: int(1, 2 ** 40), expect: 'an integer 1-1099511627776', fallback: 26_214_400, help: 'largest upload, in bytes' }),
   setting({ key: 'filesPath', env: 'FILES_PATH', flag: '--files-path', parse: text, expect: 'a folder path', fallback: undefined, help: 'where uploads are kept (unset: a files folder beside the database)' }),
   setting({ key: 'uploadSweepIntervalMs', env: 'UPLOAD_SWEEP_INTERVAL_MS', flag: '--upload-sweep-interval-ms', parse: int(100, 86_400_000), expect: 'an integer 100-86400000', fallback: 3_600_000, help: 'how often uploads left unattached for 24 hours are deleted' }),
+  setting({ key: 'publicUrl', env: 'PUBLIC_URL', flag: '--public-url', parse: httpUrl, expect: 'an http:// or https:// URL', fallback: undefined, help: 'origin for links the server makes (invites, password resets); unset: the request origin' }),
 ]
 
 /** A bad setting: main prints its message as one line and exits non-zero. */

@@ -6,7 +6,10 @@ import { createFileReaper, type FileReaper } from './files/sweep'
 import type { Logger } from './log'
 import { createMetrics, type Metrics } from './metrics'
 import { createAttachmentService, type AttachmentService } from './modules/attachments/service'
+import { createAdminService, type AdminService } from './modules/admin/service'
+import { createRevocationWatch } from './modules/auth/revocation-watch'
 import { createAuthService, type AuthService } from './modules/auth/service'
+import { createTokenService, type TokenService } from './modules/auth/tokens'
 import { createMessageService, type MessageService } from './modules/messages/service'
 import { createRoomService, type RoomService } from './modules/rooms/service'
 import { startSearchBackfill } from './modules/search/backfill'
@@ -24,6 +27,8 @@ export interface Deps {
   bus: Bus
   presence: Presence
   auth: AuthService
+  tokens: TokenService
+  admin: AdminService
   users: UserService
   rooms: RoomService
   messages: MessageService
@@ -52,6 +57,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     sessionTtlDays: config.sessionTtlDays,
     cacheSessions: config.redisUrl === undefined,
   })
+  const tokens = createTokenService({ store, auth })
+  const admin = createAdminService({ store, auth })
   const users = createUserService({ store, presence })
   const storage = createFileStorage(filesFolder(config))
   const files = createFileReaper({ store, storage, log })
@@ -72,6 +79,16 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     maxQueuedBytes: config.streamMaxBufferBytes,
     safetyPoll: config.redisUrl !== undefined,
   })
+  // What another process (the CLI, an instance whose bus message was lost) ended or changed.
+  const revocations = await createRevocationWatch({
+    store,
+    log,
+    apply: ({ userId, sessionId }) => {
+      if (sessionId === null) return auth.accountChanged(userId)
+      auth.forgetSession(sessionId)
+      streams.endSession(userId, sessionId)
+    },
+  })
 
   return {
     config,
@@ -81,6 +98,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     bus,
     presence,
     auth,
+    tokens,
+    admin,
     users,
     rooms,
     messages,
@@ -90,6 +109,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     streams,
     async close() {
       streams.stop()
+      revocations.stop()
       files.stop()
       searchBackfill.stop()
       await Promise.allSettled([bus.close(), presence.close()])

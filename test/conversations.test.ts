@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { call, createRoom, newUsers, openStream, post, startServer, type SseEvent, type SseStream, type TestServer, type TestUser } from './helpers'
+import { call, createRoom, newUser, newUsers, openStream, post, startServer, type SseEvent, type SseStream, type TestServer, type TestUser } from './helpers'
 
 let server: TestServer
 let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser
 beforeAll(async () => {
   server = await startServer()
+  // The first account is the server's admin, who may delete in any room they are in: made
+  // apart, so that the rules tested here are a member's.
+  await newUser(server.url, 'convadmin')
   ;[alice, bob, carol, dave] = await newUsers(server.url, 4, 'conv')
 })
 afterAll(() => server.stop())

@@ -34,7 +34,7 @@ export type BusEvent =
   | { type: 'room-created' | 'room-left'; roomId: number; userId: number; sinceId?: number }
   /** On a room topic: its name or participants changed, or it was deleted (userId: who did it). */
   | { type: 'room-updated' | 'room-deleted'; roomId: number; userId?: number }
-  /** A session of userId ended (logout): streams opened with it close. */
+  /** A session or access token of userId ended (logout, revocation, deactivation): streams opened with it close. */
   | { type: 'session-revoked'; userId: number; sessionId: number }
 
 /** Topics: `room:<id>` carries room events, `user:<id>` carries what one user's streams need. */

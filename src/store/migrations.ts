@@ -199,6 +199,65 @@ export const MIGRATIONS: readonly string[] = [
     DELETE FROM message_search WHERE rowid = OLD.id;
   END;
   `,
+  // 6: accounts. Roles and deactivation on users (an upgraded server's oldest account becomes
+  // its admin, as the first account of a new one is). Access tokens are sessions of another
+  // kind, so one lookup, one revocation path and one stream check serve both: the sessions
+  // table is rebuilt for its new columns and a nullable expiry (a token may never expire).
+  // Invites keep their token readable (admins list and copy the links); reset links and every
+  // session keep only a hash. `revocations` is the log other processes (the CLI, the other
+  // instances) read to end streams and forget cached sessions: see auth/revocation-watch.ts.
+  `
+  ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('admin', 'member', 'bot'));
+  ALTER TABLE users ADD COLUMN deactivated_at INTEGER;
+  -- a bot's outgoing webhook (the integrations issue)
+  ALTER TABLE users ADD COLUMN webhook_url TEXT;
+  UPDATE users SET role = 'admin' WHERE id = (SELECT min(id) FROM users);
+
+  CREATE TABLE sessions_v6 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash BLOB NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL DEFAULT 'session' CHECK (kind IN ('session', 'token')),
+    -- an access token's name
+    name TEXT,
+    created_at INTEGER NOT NULL,
+    -- NULL: never (an access token made without expiry)
+    expires_at INTEGER,
+    last_used_at INTEGER
+  );
+  INSERT INTO sessions_v6 (id, token_hash, user_id, created_at, expires_at)
+    SELECT id, token_hash, user_id, created_at, expires_at FROM sessions;
+  DROP TABLE sessions;
+  ALTER TABLE sessions_v6 RENAME TO sessions;
+  CREATE INDEX sessions_user ON sessions (user_id, kind);
+
+  CREATE TABLE password_resets (
+    token_hash BLOB PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX password_resets_user ON password_resets (user_id);
+
+  CREATE TABLE invites (
+    token TEXT PRIMARY KEY,
+    -- NULL: made from the command line
+    created_by INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    -- NULL: unlimited
+    max_uses INTEGER,
+    uses INTEGER NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+
+  CREATE TABLE revocations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    -- the session that ended; NULL: the account changed (role, name, status), cached copies go
+    session_id INTEGER,
+    at INTEGER NOT NULL
+  );
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

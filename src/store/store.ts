@@ -26,11 +26,16 @@ export type MessageType = 'MESSAGE' | 'JOIN' | 'LEAVE'
 export type RoomType = 'group' | 'direct'
 export type Visibility = 'public' | 'private'
 
+export type Role = 'admin' | 'member' | 'bot'
+
 export interface UserRecord {
   id: number
   username: string
   displayName: string
   createdAt: number
+  role: Role
+  /** Epoch ms of the deactivation; null while active. */
+  deactivatedAt: number | null
 }
 
 export interface RoomRecord {
@@ -106,11 +111,51 @@ export type StoredEvent =
   | { kind: 'message-updated'; id: number; at: number; message: MessageRecord }
   | { kind: 'message-deleted'; id: number; at: number; roomId: number; messageId: number }
 
+/** A signed-in session (login, registration, reset) or an access token (scripts, bots). */
+export type SessionKind = 'session' | 'token'
+
 export interface SessionRecord {
   id: number
   user: UserRecord
-  expiresAt: number
+  kind: SessionKind
+  /** Null: never (an access token made without expiry). */
+  expiresAt: number | null
+  lastUsedAt: number | null
 }
+
+/** An access token as its owner lists it (never the token itself). */
+export interface TokenRecord {
+  id: number
+  name: string
+  createdAt: number
+  expiresAt: number | null
+  lastUsedAt: number | null
+}
+
+export interface InviteRecord {
+  token: string
+  createdAt: number
+  expiresAt: number
+  /** Null: unlimited. */
+  maxUses: number | null
+  uses: number
+}
+
+/**
+ * A row of the revocation log: a session of userId ended (sessionId), or the account changed
+ * (sessionId null: its role, name or status; cached copies must be read again).
+ */
+export interface Revocation {
+  id: number
+  userId: number
+  sessionId: number | null
+}
+
+/** createUser's invite is unknown, expired or used up (checked and counted inside the write). */
+export class InviteUnusableError extends Error {}
+
+/** Why an account change was refused: no such user, or it would leave no active admin. */
+export type AccountRefusal = 'missing' | 'last-admin'
 
 /** A room as its participant sees it in the room list. */
 export interface RoomSummary extends RoomRecord {
@@ -133,23 +178,77 @@ export interface HistoryQuery {
 
 export interface Store {
   // users
-  /** Null when the username is taken. */
-  createUser(input: { username: string; displayName: string; passwordHash: string; now: number }): Promise<UserRecord | null>
+  /**
+   * Null when the username is taken. The first account of a database is an admin whatever
+   * `role` asks (default member), decided inside the insert. With `inviteToken`, one use of
+   * that live invite is taken in the same transaction (else InviteUnusableError): two
+   * registrations racing for its last use cannot both get in.
+   */
+  createUser(input: { username: string; displayName: string; passwordHash: string; now: number; role?: 'admin' | 'member'; inviteToken?: string }): Promise<UserRecord | null>
+  /** A bot user and its access token, together; null when the username is taken. */
+  createBot(input: { username: string; displayName: string; webhookUrl: string | null; tokenHash: Uint8Array; now: number }): Promise<UserRecord | null>
+  /** Bots and deactivated users included: the caller decides what they may do. */
   findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>
   getUser(id: number): Promise<UserRecord | null>
-  /** Users whose username or display name starts with `prefix` (case-insensitive), by username. */
+  findUserByUsername(username: string): Promise<UserRecord | null>
+  /** Active users whose username or display name starts with `prefix` (case-insensitive), by username. */
   searchUsers(prefix: string, limit: number): Promise<UserRecord[]>
+  /** Every user (deactivated ones too) by id, after afterId, optionally by the same prefix rule. */
+  listUsers(query: { prefix: string; afterId: number; limit: number }): Promise<UserRecord[]>
+  updateDisplayName(userId: number, displayName: string, now: number): Promise<UserRecord | null>
+  /**
+   * Sets an admin's or member's role (a bot's stays: 'missing'). Demoting the last active admin
+   * is refused inside the write, so two admins demoting each other cannot both succeed.
+   */
+  setRole(userId: number, role: 'admin' | 'member', now: number): Promise<UserRecord | AccountRefusal>
+  /**
+   * Deactivates (ending every session, token and reset link of the user, logged as revocations)
+   * or reactivates. Deactivating the last active admin is refused inside the write.
+   */
+  setDeactivated(userId: number, deactivated: boolean, now: number): Promise<{ user: UserRecord; endedSessionIds: number[] } | AccountRefusal>
+  /** New password hash; ends the user's signed-in sessions but `keepSessionId` (tokens stay). */
+  setPassword(userId: number, passwordHash: string, keepSessionId: number | null, now: number): Promise<number[]>
   /** Which of these ids exist. */
   existingUserIds(ids: number[]): Promise<Set<number>>
 
-  // sessions
-  createSession(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number }): Promise<number>
-  /** The session with this token hash, if it has not expired. */
+  // sessions and access tokens
+  createSession(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number | null; kind?: SessionKind; name?: string }): Promise<number>
+  /** The session with this token hash, if it has not expired and its user is active. */
   findSession(tokenHash: Uint8Array, now: number): Promise<SessionRecord | null>
   extendSession(sessionId: number, expiresAt: number): Promise<void>
-  deleteSession(sessionId: number): Promise<void>
-  /** Whether the session still exists and has not expired. */
+  /** Records an access token's use. */
+  touchSession(sessionId: number, now: number): Promise<void>
+  /** Ends it (logged as a revocation); false when there was none. */
+  deleteSession(sessionId: number, now: number): Promise<boolean>
+  /** Whether the session still exists, has not expired, and its user is active. */
   sessionAlive(sessionId: number, now: number): Promise<boolean>
+  /** A user's live access tokens, newest first. */
+  listTokens(userId: number, now: number, limit: number): Promise<TokenRecord[]>
+  getToken(userId: number, tokenId: number, now: number): Promise<TokenRecord | null>
+  /** Ends userId's access token (logged as a revocation); false when they have no such token. */
+  deleteToken(userId: number, tokenId: number, now: number): Promise<boolean>
+
+  // password resets and invites
+  /** Stores a one-time reset link; the user's earlier links stop working. */
+  createPasswordReset(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number }): Promise<void>
+  /**
+   * Takes a live reset link (once: it is deleted) of an active, non-bot user, sets the new
+   * password, ends every signed-in session of theirs and opens a new one, in one transaction.
+   * Null: unknown, used or expired.
+   */
+  resetPassword(input: { tokenHash: Uint8Array; passwordHash: string; session: { tokenHash: Uint8Array; expiresAt: number }; now: number }): Promise<{ user: UserRecord; sessionId: number; endedSessionIds: number[] } | null>
+  createInvite(input: { token: string; createdBy: number | null; now: number; expiresAt: number; maxUses: number | null }): Promise<InviteRecord>
+  /** An invite that is neither expired nor used up. */
+  findLiveInvite(token: string, now: number): Promise<InviteRecord | null>
+  /** Live invites, newest first. */
+  liveInvites(now: number, limit: number): Promise<InviteRecord[]>
+  deleteInvite(token: string): Promise<boolean>
+
+  // revocation log
+  /** Revocations with id > afterId, ascending: what another process ended or changed. */
+  revocationsAfter(afterId: number, limit: number): Promise<Revocation[]>
+  /** The newest revocation id (0 when none). */
+  lastRevocationId(): Promise<number>
 
   // rooms
   createRoom(input: { name: string; visibility: Visibility; ownerId: number; participantIds: number[]; now: number }): Promise<RoomRecord>

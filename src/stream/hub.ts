@@ -175,10 +175,15 @@ export async function createStreamHub(options: StreamHubOptions) {
           if (sub.kind === 'user') sub.push(eventFrame('read', { roomId: event.roomId, userId: event.userId, messageId: event.messageId }))
         })
       case 'session-revoked':
-        return forUser(event.userId, (sub) => {
-          if (sub.session.id === event.sessionId) sub.end('logout')
-        })
+        return endSession(event.userId, event.sessionId)
     }
+  }
+
+  /** A session or access token ended (logout, revocation, deactivation): its streams end. */
+  function endSession(userId: number, sessionId: number) {
+    forUser(userId, (sub) => {
+      if (sub.session.id === sessionId) sub.end('logout')
+    })
   }
 
   function broadcast(roomId: number, frame: Uint8Array, to: (sub: Subscription) => boolean) {
@@ -339,6 +344,8 @@ export async function createStreamHub(options: StreamHubOptions) {
     },
     replay,
     retire,
+    /** Ends the streams of a session another process ended (the revocation log). */
+    endSession,
     /** Ends every stream cleanly (shutdown): clients reconnect elsewhere and resume. */
     endAll() {
       for (const set of userStreams.values()) for (const sub of set) sub.end('shutdown')

@@ -43,16 +43,41 @@ function checkSameOrigin(request: Request) {
   if (originHost !== host) throw forbidden('cross-site request refused')
 }
 
-/** `{ auth: true }` on a route: resolves `session` or answers 401. */
+/**
+ * Route guards, one per route: `{ auth: true }` resolves `session` (a signed-in session or an
+ * access token) or answers 401; `{ signedIn: true }` also refuses an access token (403: what
+ * only a person at the keyboard may do); `{ admin: true }` also refuses anyone but an admin.
+ */
 export function createAuthPlugin(auth: AuthService) {
+  async function resolveSession(request: Request): Promise<Session> {
+    const found = requestToken(request)
+    if (!found) throw unauthorized()
+    if (found.viaCookie && !SAFE_METHODS.has(request.method)) checkSameOrigin(request)
+    const session = await auth.authenticate(found.token)
+    if (!session) throw unauthorized('session is invalid or has ended')
+    return session
+  }
+  async function signedIn(request: Request): Promise<Session> {
+    const session = await resolveSession(request)
+    if (session.kind !== 'session') throw forbidden('an access token cannot do this: sign in')
+    return session
+  }
+
   return new Elysia({ name: 'auth', seed: auth }).macro({
     auth: {
       async resolve({ request }): Promise<{ session: Session }> {
-        const found = requestToken(request)
-        if (!found) throw unauthorized()
-        if (found.viaCookie && !SAFE_METHODS.has(request.method)) checkSameOrigin(request)
-        const session = await auth.authenticate(found.token)
-        if (!session) throw unauthorized('session is invalid or has ended')
+        return { session: await resolveSession(request) }
+      },
+    },
+    signedIn: {
+      async resolve({ request }): Promise<{ session: Session }> {
+        return { session: await signedIn(request) }
+      },
+    },
+    admin: {
+      async resolve({ request }): Promise<{ session: Session }> {
+        const session = await signedIn(request)
+        if (session.user.role !== 'admin') throw forbidden('administrators only')
         return { session }
       },
     },

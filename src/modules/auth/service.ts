@@ -3,11 +3,13 @@ import { userTopic } from '../../bus/bus'
 import { AppError, badRequest, conflict, forbidden, unauthorized } from '../../errors'
 import { addressKey } from '../../http/client-address'
 import { createRateLimiter } from '../../http/rate-limit'
-import type { Store, UserRecord } from '../../store/store'
-import { codePoints, isBlank } from '../common/text'
+import { InviteUnusableError, type SessionKind, type Store, type UserRecord } from '../../store/store'
 import { createHashGate, defaultHashGateOptions } from './hash-gate'
+import { checkDisplayName, checkPassword, checkUsername, hashToken, newToken } from './rules'
+import { createSessionCache } from './session-cache'
 
-export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
+export { USERNAME_PATTERN } from './rules'
+
 const DAY_MS = 86_400_000
 /** Login attempts per username per minute (a burst of this many, then one every 6 s). */
 const LOGIN_ATTEMPTS_PER_MINUTE = 10
@@ -21,6 +23,9 @@ const PASSWORD_HASH = { algorithm: 'argon2id', memoryCost: 19_456, timeCost: 2 }
  * 64-198 ms; held, ~190 a second and p50 1.1-3.1 ms, as without the flood).
  */
 const REFUSAL_HOLD_MS = 1000
+/** An access token's last use is written at most this often, so reads stay reads. */
+const TOKEN_TOUCH_MS = 60_000
+const WRONG_CREDENTIALS = 'wrong username or password'
 
 /** Runs an attempt; a refusal by a limit or the hash gate is answered only after the hold. */
 async function held<T>(attempt: () => Promise<T>): Promise<T> {
@@ -32,16 +37,18 @@ async function held<T>(attempt: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Who a request acts as: a signed-in session, or an access token (`kind: 'token'`). */
 export interface Session {
   id: number
   user: UserRecord
+  kind: SessionKind
 }
 
 export interface AuthServiceOptions {
   store: Store
   bus: Bus
   allowRegistration: boolean
-  /** Register and login attempts per client address per minute, together; 0: no limit. */
+  /** Register, login and reset attempts per client address per minute, together; 0: no limit. */
   authAttemptsPerMinute: number
   sessionTtlDays: number
   /**
@@ -52,33 +59,25 @@ export interface AuthServiceOptions {
   now?: () => number
 }
 
-/** How long a cached session is trusted before the store is asked again. */
-const SESSION_CACHE_MS = 60_000
-const SESSION_CACHE_MAX = 10_000
-
-/** A random 256-bit token; only its SHA-256 is stored, so a leaked database opens no session. */
-const newToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
-const hashToken = (token: string) => new Bun.CryptoHasher('sha256').update(token).digest() as Uint8Array
-
 export function createAuthService({ store, bus, allowRegistration, authAttemptsPerMinute, sessionTtlDays, cacheSessions, now = Date.now }: AuthServiceOptions) {
   const ttlMs = sessionTtlDays * DAY_MS
   // Slows password guessing against one account, whoever sends the guesses.
   const loginLimiter = createRateLimiter(LOGIN_ATTEMPTS_PER_MINUTE, now)
-  // Slows one sender, whatever accounts it tries or makes. Register and login share the
-  // allowance: both cost a password hash, and alternating must not double it.
+  // Slows one sender, whatever accounts it tries or makes. Register, login and reset share the
+  // allowance: each costs a password hash, and alternating must not multiply it.
   const addressLimiter = createRateLimiter(authAttemptsPerMinute, now)
   const throttleAddress = (from: string) => {
     const wait = addressLimiter.take(addressKey(from))
     if (wait > 0) throw new AppError('rate_limited', `too many sign-in and registration attempts from this address: try again in ${wait} s`, wait)
   }
-  const cache = new Map<string, { session: Session; until: number }>()
+  const cache = createSessionCache()
   // Every hash and verify waits its turn here, so a flood of sign-ins cannot take every core.
   const gate = createHashGate(defaultHashGateOptions())
   const hashPassword = (password: string) => gate.run(() => Bun.password.hash(password, PASSWORD_HASH))
   const verifyPassword = (password: string, hash: string) => gate.run(() => Bun.password.verify(password, hash))
-  // Verified against when the username is unknown, so both failures take the same time.
-  // Made on the first sign-in rather than at start-up, which it would slow by a hash; a
-  // refusal by the gate is not kept, so the next sign-in makes it.
+  // Verified against when the username is unknown (or a bot's, which has no password), so
+  // every failure takes the same time. Made on the first sign-in rather than at start-up,
+  // which it would slow by a hash; a refusal by the gate is not kept, so the next one makes it.
   let decoyHash: Promise<string> | undefined
   const decoy = () =>
     (decoyHash ??= hashPassword('decoy password').catch((error) => {
@@ -93,18 +92,28 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
     return { user, token }
   }
 
-  async function register(input: { username: string; password: string; displayName?: string }, from: string) {
-    if (!allowRegistration) throw forbidden('registration is closed on this server')
+  /** Ends the sessions' streams on every instance and forgets them here. */
+  function sessionsEnded(userId: number, sessionIds: readonly number[]) {
+    for (const sessionId of sessionIds) {
+      cache.forgetSession(sessionId)
+      bus.publish(userTopic(userId), { type: 'session-revoked', userId, sessionId })
+    }
+  }
+
+  async function register(input: { username: string; password: string; displayName?: string; inviteToken?: string }, from: string) {
+    const invited = input.inviteToken !== undefined
+    if (!allowRegistration && !invited) throw forbidden('registration is closed on this server')
     throttleAddress(from)
-    const username = input.username.trim().toLowerCase()
-    if (!USERNAME_PATTERN.test(username)) throw badRequest('username: 3-32 characters of a-z, 0-9, _ . -')
-    const passwordLength = codePoints(input.password)
-    if (passwordLength < 8 || passwordLength > 128) throw badRequest('password: 8-128 characters')
-    const displayName = input.displayName?.trim() ?? username
-    if (isBlank(displayName) || codePoints(displayName) > 64) throw badRequest('displayName: 1-64 characters, not blank')
+    const username = checkUsername(input.username)
+    checkPassword('password', input.password)
+    const displayName = checkDisplayName(input.displayName, username)
+    // Checked before the hash so a dead link costs nothing; counted again inside the insert.
+    if (invited && !(await store.findLiveInvite(input.inviteToken!, now()))) throw inviteUnusable()
 
     const passwordHash = await hashPassword(input.password)
-    const user = await store.createUser({ username, displayName, passwordHash, now: now() })
+    const user = await store.createUser({ username, displayName, passwordHash, now: now(), inviteToken: input.inviteToken }).catch((error) => {
+      throw error instanceof InviteUnusableError ? inviteUnusable() : error
+    })
     if (!user) throw conflict('username: already taken')
     return openSession(user)
   }
@@ -115,22 +124,64 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
     const wait = loginLimiter.take(username)
     if (wait > 0) throw new AppError('rate_limited', `too many sign-in attempts: try again in ${wait} s`, wait)
     const found = await store.findCredentials(username)
-    const valid = await verifyPassword(input.password, found?.passwordHash ?? (await decoy()))
-    if (!found || !valid) throw unauthorized('wrong username or password')
+    const hasPassword = found !== null && found.user.role !== 'bot'
+    const valid = await verifyPassword(input.password, hasPassword ? found.passwordHash : await decoy())
+    // A deactivated account hears what a wrong password hears, after the same work.
+    if (!hasPassword || !valid || found.user.deactivatedAt !== null) throw unauthorized(WRONG_CREDENTIALS)
     return openSession(found.user)
+  }
+
+  async function resetPassword(input: { token: string; newPassword: string }, from: string) {
+    throttleAddress(from)
+    checkPassword('newPassword', input.newPassword)
+    const passwordHash = await hashPassword(input.newPassword)
+    const token = newToken()
+    const at = now()
+    const done = await store.resetPassword({
+      tokenHash: hashToken(input.token),
+      passwordHash,
+      session: { tokenHash: hashToken(token), expiresAt: at + ttlMs },
+      now: at,
+    })
+    if (!done) throw badRequest('token: this reset link is unknown, used or expired')
+    sessionsEnded(done.user.id, done.endedSessionIds)
+    return { user: done.user, token }
   }
 
   return {
     sessionMaxAgeSeconds: Math.floor(ttlMs / 1000),
+    /** The slow salted hash of a password (through the hash gate); for admins and the CLI. */
+    hashPassword,
+    sessionsEnded,
+    /** The account changed (role, name, status): cached sessions of it are read again. */
+    accountChanged: (userId: number) => cache.forgetUser(userId),
+    /** Another process ended a session (the revocation log). */
+    forgetSession: (sessionId: number) => cache.forgetSession(sessionId),
 
     /** `from`: the client address (see http/client-address). */
     register: (...args: Parameters<typeof register>) => held(() => register(...args)),
     login: (...args: Parameters<typeof login>) => held(() => login(...args)),
+    resetPassword: (...args: Parameters<typeof resetPassword>) => held(() => resetPassword(...args)),
 
     async logout(session: Session) {
-      for (const [key, entry] of cache) if (entry.session.id === session.id) cache.delete(key)
-      await store.deleteSession(session.id)
-      bus.publish(userTopic(session.user.id), { type: 'session-revoked', userId: session.user.id, sessionId: session.id })
+      cache.forgetSession(session.id)
+      if (await store.deleteSession(session.id, now())) sessionsEnded(session.user.id, [session.id])
+    },
+
+    async updateDisplayName(session: Session, raw: string): Promise<UserRecord> {
+      const user = await store.updateDisplayName(session.user.id, checkDisplayName(raw, ''), now())
+      if (!user) throw unauthorized('session is invalid or has ended')
+      cache.forgetUser(user.id)
+      return user
+    },
+
+    /** A new password; every other signed-in session of the user ends, this one stays. */
+    async changePassword(session: Session, input: { currentPassword: string; newPassword: string }) {
+      checkPassword('newPassword', input.newPassword)
+      const found = await store.findCredentials(session.user.username)
+      if (!found || !(await verifyPassword(input.currentPassword, found.passwordHash))) throw forbidden('currentPassword: wrong password')
+      const ended = await store.setPassword(session.user.id, await hashPassword(input.newPassword), session.id, now())
+      sessionsEnded(session.user.id, ended)
     },
 
     /** The session behind a token, or null; a session in use is kept alive. */
@@ -139,21 +190,23 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
       const at = now()
       const hash = hashToken(token)
       const key = cacheSessions ? Buffer.from(hash).toString('base64') : ''
-      const cached = cacheSessions ? cache.get(key) : undefined
-      if (cached && cached.until > at) return cached.session
+      const cached = cacheSessions ? cache.get(key, at) : null
+      if (cached) return cached
       const found = await store.findSession(hash, at)
       if (!found) return null
-      // Extend at most once a day, so reads stay reads.
-      if (found.expiresAt - at < ttlMs - DAY_MS) await store.extendSession(found.id, at + ttlMs)
-      const session = { id: found.id, user: found.user }
-      if (cacheSessions) {
-        if (cache.size >= SESSION_CACHE_MAX) cache.clear()
-        cache.set(key, { session, until: Math.min(at + SESSION_CACHE_MS, found.expiresAt) })
+      if (found.kind === 'session') {
+        // Extend at most once a day, so reads stay reads.
+        if (found.expiresAt !== null && found.expiresAt - at < ttlMs - DAY_MS) await store.extendSession(found.id, at + ttlMs)
+      } else if (found.lastUsedAt === null || at - found.lastUsedAt >= TOKEN_TOUCH_MS) {
+        await store.touchSession(found.id, at)
       }
+      const session: Session = { id: found.id, user: found.user, kind: found.kind }
+      if (cacheSessions) cache.set(key, session, Math.min(at + cache.ttlMs, found.expiresAt ?? Infinity))
       return session
     },
   }
 }
 
-export type AuthService = ReturnType<typeof createAuthService>
+const inviteUnusable = () => forbidden('inviteToken: this invite is unknown, expired or used up')
 
+export type AuthService = ReturnType<typeof createAuthService>

@@ -25,11 +25,8 @@ export interface MessageServiceOptions {
   now?: () => number
 }
 
-/**
- * Whether a user is an administrator. Accounts have no role yet: issue 12 adds `role`, and then
- * this one line becomes `user.role === 'admin'`; the delete rule below already asks it.
- */
-const isAdmin = (_user: UserRecord): boolean => false
+/** Whether a user is an administrator. */
+const isAdmin = (user: UserRecord): boolean => user.role === 'admin'
 
 /**
  * Who may delete a message: its sender, the room's owner, or an admin who is a participant. A

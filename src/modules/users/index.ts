@@ -11,6 +11,6 @@ export function userRoutes({ users, authPlugin }: { users: UserService; authPlug
       auth: true,
       query: UserListQuery,
       response: { 200: t.Array(User), ...errors(400, 401) },
-      detail: { summary: 'Find people', description: 'Optionally filtered by a case-insensitive prefix of username or display name; the caller included.' },
+      detail: { summary: 'Find people', description: 'Optionally filtered by a case-insensitive prefix of username or display name; the caller included, deactivated users left out.' },
     })
 }

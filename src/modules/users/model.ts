@@ -8,6 +8,8 @@ export const User = t.Object({
   displayName: t.String({ examples: ['Alice'] }),
   createdAt: Timestamp,
   online: t.Boolean({ description: 'has at least one open stream on any instance' }),
+  role: t.Union([t.Literal('admin'), t.Literal('member'), t.Literal('bot')], { description: 'the first account of a server is admin' }),
+  deactivated: t.Boolean({ description: 'cannot sign in; kept in the participant lists of their rooms' }),
 })
 export type User = typeof User.static
 
@@ -22,4 +24,6 @@ export const toUser = (user: UserRecord, online: ReadonlySet<number>): User => (
   displayName: user.displayName,
   createdAt: iso(user.createdAt),
   online: online.has(user.id),
+  role: user.role,
+  deactivated: user.deactivatedAt !== null,
 })

@@ -4,7 +4,7 @@ import { migrate } from '../migrations'
 import { MAX_LIMIT } from '../store'
 
 /** The column lists the parts read their records with (aliases u, r); messages: message-rows.ts. */
-export const USER = `u.id, u.username, u.display_name AS displayName, u.created_at AS createdAt`
+export const USER = `u.id, u.username, u.display_name AS displayName, u.created_at AS createdAt, u.role, u.deactivated_at AS deactivatedAt`
 export const ROOM = `r.id, r.name, r.type, r.visibility, r.owner_id AS ownerId, r.created_at AS createdAt`
 
 /** A caller's limit as the store runs it: an integer in 0..MAX_LIMIT (SQLite reads LIMIT -1 as none). */

@@ -2,7 +2,10 @@ import type { Store } from '../store'
 import { openDatabase } from './database'
 import { createEventStore } from './events'
 import { createFileStore } from './files'
+import { createInviteStore } from './invites'
 import { createMessageStore } from './messages'
+import { createResetStore } from './resets'
+import { createRevocationStore } from './revocations'
 import { createRoomStore } from './rooms'
 import { createSearchStore } from './search'
 import { createSessionStore } from './sessions'
@@ -20,9 +23,16 @@ export function createSqliteStore(path: string): Store {
   const { writer: eventWriter, ...events } = createEventStore(db)
   const { writer: fileWriter, ...files } = createFileStore(db)
   const { writer, ...messages } = createMessageStore(db, eventWriter, fileWriter)
+  const { writer: revocations, ...revocationLog } = createRevocationStore(db)
+  const { writer: sessionWriter, ...sessions } = createSessionStore(db, revocations)
+  const { writer: resetWriter, ...resets } = createResetStore(db, sessionWriter, revocations)
+  const { writer: inviteWriter, ...invites } = createInviteStore(db)
   return {
-    ...createUserStore(db),
-    ...createSessionStore(db),
+    ...createUserStore(db, { sessions: sessionWriter, resets: resetWriter, invites: inviteWriter, revocations }),
+    ...sessions,
+    ...resets,
+    ...invites,
+    ...revocationLog,
     ...createRoomStore(db, writer),
     ...messages,
     ...events,
