@@ -234,7 +234,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await Promise.all([contextC.close(), contextD.close()])
   }, 60_000)
 
-  it('shows each upload’s progress, cancels one, and refuses a file over the limit, before sending once the limit is known', async () => {
+  it('shows each upload’s progress, cancels one, retries one that lost the connection, and refuses a file over the limit, before sending once the limit is known', async () => {
     const [eli, fay] = await Promise.all([register(server, 'eli', 'Eli Brandt'), register(server, 'fay', 'Fay Moreau')])
     const { id: roomId } = await directRoom(server, eli, fay)
     const context = await signedIn(browser, server, eli)
@@ -265,7 +265,16 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await page.getByRole('button', { name: 'Cancel upload of big.bin' }).click()
     await page.locator('.upload-tray').waitFor({ state: 'hidden' })
     await page.locator('.composer__hint', { hasText: 'still uploading' }).waitFor({ state: 'hidden' })
+    // No connection: the upload says so, and tries again when asked.
+    await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+    await attach(page, [{ name: 'retry.txt', mimeType: 'text/plain', buffer: Buffer.from('second time lucky') }])
+    const offline = page.locator('.upload--failed', { hasText: 'retry.txt' }).getByRole('alert')
+    await offline.filter({ hasText: 'Not uploaded: no connection' }).waitFor()
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 })
+    await offline.getByRole('button', { name: 'Retry' }).click()
+    await page.getByRole('button', { name: 'Remove retry.txt' }).and(page.locator('.upload--done *')).waitFor()
+    await composer.press('Enter')
+    await item(page, 'with the dump').locator('.attachment-file', { hasText: 'retry.txt' }).waitFor()
 
     // Just over the limit: the server refuses it and names its limit.
     await attach(page, [{ name: 'over.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_UPLOAD_BYTES + 10_000, 1) }])

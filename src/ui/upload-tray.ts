@@ -36,7 +36,7 @@ export function createUploadTray(options: UploadTrayOptions) {
   const list = h('ul', { class: 'upload-tray', 'aria-label': 'Files to send', hidden: true })
   let entries: Entry[] = []
 
-  function render(): void {
+  function changed(): void {
     list.hidden = entries.length === 0
     options.changed()
   }
@@ -45,18 +45,33 @@ export function createUploadTray(options: UploadTrayOptions) {
     entry.upload?.cancel()
     entries = entries.filter((other) => other !== entry)
     entry.element.remove()
-    render()
+    changed()
   }
 
-  function fail(entry: Entry, reason: string): void {
+  /** `retryIn`: the room to try again in, when trying again can help (no connection, a server error). */
+  function fail(entry: Entry, reason: string, retryIn: number | null = null): void {
     entry.state = 'failed'
     entry.upload = null
     entry.element.classList.add('upload--failed')
     entry.bar.hidden = true
-    entry.status.textContent = reason
+    entry.status.replaceChildren(reason)
     entry.status.setAttribute('role', 'alert')
+    if (retryIn !== null) {
+      const again = () => {
+        entry.state = 'uploading'
+        entry.element.classList.remove('upload--failed')
+        entry.status.removeAttribute('role')
+        entry.status.textContent = formatBytes(entry.file.size)
+        entry.bar.value = 0
+        entry.bar.hidden = false
+        label(entry, `Cancel upload of ${entry.file.name}`)
+        start(entry, retryIn)
+        changed()
+      }
+      entry.status.append(' ', h('button', { type: 'button', class: 'link-button', onclick: again }, 'Retry'))
+    }
     label(entry, `Remove ${entry.file.name}`)
-    render()
+    changed()
   }
 
   function label(entry: Entry, text: string): void {
@@ -72,6 +87,7 @@ export function createUploadTray(options: UploadTrayOptions) {
   }
 
   function start(entry: Entry, roomId: number): void {
+    const retryable = (error: ApiError) => error.status === 0 || error.status >= 500
     entry.upload = uploadFile(roomId, entry.file, (sent, total) => {
       entry.bar.max = total
       entry.bar.value = sent
@@ -86,12 +102,13 @@ export function createUploadTray(options: UploadTrayOptions) {
         entry.bar.hidden = true
         entry.status.textContent = formatBytes(attachment.size)
         label(entry, `Remove ${entry.file.name}`)
-        render()
+        changed()
       },
       (error: unknown) => {
         if (!entries.includes(entry) || (error instanceof ApiError && error.code === 'aborted')) return
         if (error instanceof ApiError && error.status === 413) return fail(entry, tooLarge(entry.file))
-        fail(entry, error instanceof ApiError ? `Not uploaded: ${error.status === 0 ? 'no connection' : error.message}` : 'Not uploaded.')
+        if (!(error instanceof ApiError)) return fail(entry, 'Not uploaded.')
+        fail(entry, `Not uploaded: ${error.status === 0 ? 'no connection' : error.message}`, retryable(error) ? roomId : null)
       },
     )
   }
@@ -123,7 +140,7 @@ export function createUploadTray(options: UploadTrayOptions) {
 
     add(files: Iterable<File>): void {
       for (const file of files) add(file)
-      render()
+      changed()
     },
 
     uploading: (): boolean => entries.some((entry) => entry.state === 'uploading'),
@@ -135,7 +152,7 @@ export function createUploadTray(options: UploadTrayOptions) {
     sent(): void {
       for (const entry of entries.filter((entry) => entry.state === 'uploaded')) entry.element.remove()
       entries = entries.filter((entry) => entry.state !== 'uploaded')
-      render()
+      changed()
     },
 
     /** Another room: uploads in flight are cancelled, and everything is taken off. */
@@ -143,7 +160,7 @@ export function createUploadTray(options: UploadTrayOptions) {
       for (const entry of entries) entry.upload?.cancel()
       entries = []
       list.replaceChildren()
-      render()
+      changed()
     },
   }
 }
