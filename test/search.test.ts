@@ -88,6 +88,20 @@ describe('matching', () => {
     expect(await hits(bob, 'tokenc', { roomId })).toEqual([ids[2]!])
   })
 
+  it('takes a word that starts another query word as said by it', async () => {
+    const { roomId, ids: [deploy] } = await roomWith('deploying on monday')
+    expect(await hits(bob, 'dep deploying de', { roomId })).toEqual([deploy!])
+    expect(await hits(bob, 'deploying deployment', { roomId })).toEqual([])
+  })
+
+  it('never takes the room a message is in for one of its words', async () => {
+    const { roomId, ids: [plain] } = await roomWith('nothing numeric here', `room ${'x'}`)
+    expect(await hits(bob, String(roomId), { roomId })).toEqual([])
+    expect(await hits(bob, String(roomId))).toEqual([])
+    expect(await hits(bob, `nothing ${roomId}`)).toEqual([])
+    expect(await hits(bob, 'nothing')).toContain(plain!)
+  })
+
   it('never matches JOIN and LEAVE messages', async () => {
     const [dora] = await newUsers(server.url, 1, 'joiner')
     const { roomId } = await roomWith('hello')
@@ -204,6 +218,18 @@ describe('scope', () => {
     expect((await call(server.url, `/api/chat/rooms/${roomId}/leave`, { method: 'POST', token: dave.token })).status).toBe(204)
     expect(await hits(dave, word)).toEqual([])
     expect((await search(dave, { q: word, roomId })).status).toBe(404)
+  })
+
+  it('searches every room of a caller in many rooms (past the rooms named in the query)', async () => {
+    const word = `many${Date.now().toString(36)}`
+    const [member, stranger] = await newUsers(server.url, 2, 'many')
+    const rooms: number[] = []
+    for (let i = 0; i < 101; i++) rooms.push((await createRoom(server.url, member, { name: `many ${i}` })).id)
+    const first = (await post(server.url, member, rooms[0]!, `${word} first`)).id
+    const last = (await post(server.url, member, rooms[100]!, `${word} last`)).id
+    const elsewhere = (await createRoom(server.url, stranger, { name: 'elsewhere' })).id
+    await post(server.url, stranger, elsewhere, `${word} elsewhere`)
+    expect(await hits(member, word)).toEqual([last, first])
   })
 
   it('needs a session', async () => {

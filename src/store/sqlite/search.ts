@@ -11,6 +11,13 @@ const TOKENIZER = `unicode61 remove_diacritics 2`
 const MAX_TERMS_PER_WORD = 16
 /** Past every term that starts with a word (terms compare as UTF-8 bytes). */
 const AFTER_PREFIX = '\u{10FFFF}'
+/**
+ * Up to this many rooms, the caller's rooms are named in the query (`room : ("3" OR "8")`) and
+ * the index intersects them with the words, however few of the hits they hold. Past it, an OR
+ * of that many terms costs more per step than the hits it skips (the rooms hold a good share
+ * of them), and the join on membership filters alone.
+ */
+const ROOMS_IN_QUERY = 100
 
 /** An FTS5 string: user text only ever reaches MATCH inside double quotes, never as syntax. */
 const quoted = (term: string) => `"${term.replaceAll('"', '""')}"`
@@ -33,7 +40,8 @@ export function createSearchStore(db: Database): SearchStore {
   const putQuery = q(`INSERT INTO temp.search_query (rowid, content) VALUES (1, ?)`)
   const queryWords = q<{ term: string }>(`SELECT term FROM temp.search_query_terms ORDER BY "offset"`)
   const clearQuery = q(`INSERT INTO temp.search_query (search_query) VALUES ('delete-all')`)
-  const nextTerm = q<{ term: string }>(`SELECT term FROM message_search_terms WHERE term >= ? AND term < ? LIMIT 1`)
+  const nextTerm = q<{ term: string }>(`SELECT term FROM message_search_terms WHERE term >= ? AND term < ? AND col = 'content' LIMIT 1`)
+  const roomsOf = q<{ roomId: number }>(`SELECT room_id AS roomId FROM participants WHERE user_id = ?`)
 
   // The index drives both: newest hit first, each joined to its row (a deleted message has
   // none) and, for the caller's rooms, to their membership, until the page is full.
@@ -53,18 +61,21 @@ export function createSearchStore(db: Database): SearchStore {
 
   const backlog = q<{ belowId: number }>(`SELECT below_id AS belowId FROM search_backlog`)
   const indexRange = q(
-    `INSERT INTO message_search (rowid, content)
-     SELECT id, content FROM messages WHERE id >= ? AND id < ? AND message_type = 'MESSAGE'`,
+    `INSERT INTO message_search (rowid, content, room)
+     SELECT id, content, room_id FROM messages WHERE id >= ? AND id < ? AND message_type = 'MESSAGE'`,
   )
   const moveBacklog = q(`UPDATE search_backlog SET below_id = ?`)
 
+  /** The query's distinct words, less those that start another (`dep deploy`: `deploy` says both). */
   function words(text: string): string[] {
     putQuery.run(text)
+    let found: string[]
     try {
-      return [...new Set(queryWords.all().map((row) => row.term))]
+      found = [...new Set(queryWords.all().map((row) => row.term))]
     } finally {
       clearQuery.run()
     }
+    return found.filter((word) => !found.some((other) => other !== word && other.startsWith(word)))
   }
 
   /** The word as an FTS5 expression: its exact terms in the index, or a prefix query. */
@@ -98,12 +109,13 @@ export function createSearchStore(db: Database): SearchStore {
     async searchMessages({ userId, roomId, text, beforeId, limit }) {
       const found = words(text)
       if (found.length === 0) return []
-      const match = found.map(expand).join(' AND ')
+      const match = `content : (${found.map(expand).join(' AND ')})`
       const before = beforeId ?? Number.MAX_SAFE_INTEGER
-      const rows = roomId === undefined
-        ? inRooms.all(userId, match, before, bounded(limit))
-        : inRoom.all(match, before, roomId, bounded(limit))
-      return toRecords(rows)
+      if (roomId !== undefined) return toRecords(inRoom.all(`${match} AND room : "${roomId}"`, before, roomId, bounded(limit)))
+      const rooms = roomsOf.all(userId).map((row) => `"${row.roomId}"`)
+      if (rooms.length === 0) return []
+      const scoped = rooms.length <= ROOMS_IN_QUERY ? `${match} AND room : (${rooms.join(' OR ')})` : match
+      return toRecords(inRooms.all(userId, scoped, before, bounded(limit)))
     },
     async indexSearchBacklog(batch) {
       return retryBusy(() => indexBatch.immediate(Math.max(1, Math.trunc(batch))))
