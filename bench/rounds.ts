@@ -8,7 +8,7 @@
 import type { Figures, LoadScenario } from './load/job'
 import { COUNTS, type Outcome } from './report'
 
-const STEADIEST: Record<Exclude<LoadScenario, 'history'>, string> = {
+const STEADIEST: Record<Exclude<LoadScenario, 'history' | 'search'>, string> = {
   fanout: 'cpuPerDeliveryUs',
   changes: 'cpuPerDeliveryUs',
   ingest: 'cpuPerMessageUs',
