@@ -368,6 +368,11 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await box.fill('ploy')
     await page.locator('.search-results__status', { hasText: 'No messages match' }).waitFor()
 
+    // What would be query syntax to the index is just text here.
+    await box.fill('"deploy* -:(')
+    await hits.nth(1).waitFor()
+    expect(await page.locator('.search-results__status').textContent()).toBe('2 messages')
+
     await box.fill('deploy')
     await hits.nth(1).waitFor()
     expect(await hits.locator('.search-hit__text').allTextContents()).toEqual(['deploy later today', 'Decision: the deployment moves to the Café <b>Ünter</b> server'])
