@@ -2,9 +2,10 @@
  * Files and search in the web client, two people on two pages against the real server (a child
  * process): an image picked with `Attach files` shows inline on the other page, in a box of its
  * own ratio before a byte of it arrives, and opens full size; other files are download chips;
- * a file named like markup stays text and downloads; progress, cancel and the size limit;
- * search marks the words that matched and opens the hit in its room. Screenshots of each,
- * desktop and phone, light and dark, in test-artifacts/.
+ * a file named like markup stays text and downloads; progress, cancel, retry and the size
+ * limit; drop and paste; search marks the words that matched, narrows to the open room, and
+ * opens the hit in its room. Screenshots of each, desktop and phone, light and dark, in
+ * test-artifacts/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
@@ -390,6 +391,21 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await shoot(page, 'search-opened')
 
     expect(await hits.nth(1).getAttribute('aria-current')).toBe('true')
+
+    // Narrowed to the open room, another room's hits are left out.
+    const { id: opsId } = await groupRoom(server, ida, 'ops', [jon])
+    await post(server, ida, opsId, 'deploy staging first')
+    await box.fill('deplo')
+    await hits.nth(2).waitFor()
+    expect(await hits.locator('.search-hit__room').allTextContents()).toEqual(['ops', 'release', 'release'])
+    const only = page.getByRole('button', { name: 'Only in release' })
+    await only.click()
+    await page.locator('.search-results__status', { hasText: '2 messages' }).waitFor()
+    expect(await hits.locator('.search-hit__room').allTextContents()).toEqual(['release', 'release'])
+    expect(await only.getAttribute('aria-pressed')).toBe('true')
+    await page.screenshot({ path: join(ARTIFACTS, 'search-one-room-desktop.png') })
+    await only.click()
+    await page.locator('.search-results__status', { hasText: '3 messages' }).waitFor()
 
     // Newest first, a page at a time.
     await box.fill('standup')

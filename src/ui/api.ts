@@ -33,7 +33,7 @@ export function prefetch(path: string): void {
   })
 }
 
-function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+export function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const early = method === 'GET' ? prefetched.get(path) : undefined
   if (early) {
     prefetched.delete(path)
@@ -119,10 +119,11 @@ export const api = {
       replyToId: replyToId ?? undefined,
       attachmentIds: attachmentIds.length ? attachmentIds : undefined,
     }),
-  /** Newest first; `before` pages back from a hit's id. */
-  search: (q: string, cursor: { before?: number } = {}, limit = SEARCH_PAGE_SIZE) => {
+  /** Newest first, in every room of the caller or in `roomId` alone; `before` pages back from a hit's id. */
+  search: (q: string, scope: { roomId?: number; before?: number } = {}, limit = SEARCH_PAGE_SIZE) => {
     const query = new URLSearchParams({ q, limit: String(limit) })
-    if (cursor.before !== undefined) query.set('lastMessageId', String(cursor.before))
+    if (scope.roomId !== undefined) query.set('roomId', String(scope.roomId))
+    if (scope.before !== undefined) query.set('lastMessageId', String(scope.before))
     return request<Message[]>('GET', `/api/chat/search?${query}`)
   },
   /** The one message `messageId`, or null when it is gone: the newest message older than the next id. */

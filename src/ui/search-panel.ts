@@ -42,12 +42,29 @@ export function createSearchPanel(options: SearchPanelOptions) {
     closeIcon(),
   )
   const box = h('div', { class: 'search', role: 'search' }, h('span', { class: 'search__icon' }, searchIcon()), input, clearButton)
+  // Narrows the search to the open room (API.md's roomId); shown while a room is open or chosen.
+  const scopeName = h('span', { class: 'search-scope__name' })
+  const scope = h(
+    'button',
+    { type: 'button', class: 'search-scope', 'aria-pressed': 'false', hidden: true, onclick: () => toggleScope() },
+    'Only in ',
+    scopeName,
+  )
   const status = h('p', { class: 'search-results__status', 'aria-live': 'polite' })
   const hits = h('ol', { class: 'search-results__list' })
   const more = h('button', { type: 'button', class: 'button search-results__more', hidden: true, onclick: () => void load(true) }, 'More results')
-  const results = h('section', { class: 'search-results', 'aria-label': 'Search results', hidden: true }, status, hits, more)
+  const results = h(
+    'section',
+    { class: 'search-results', 'aria-label': 'Search results', hidden: true },
+    h('div', { class: 'search-results__head' }, status, scope),
+    hits,
+    more,
+  )
 
   let query = ''
+  // The room open in the conversation, and the room the search is narrowed to (null: every room).
+  let openRoomId: number | null = null
+  let scopeRoomId: number | null = null
   let words: string[] = []
   let oldest: number | undefined
   // Bumped with every new query: answers to an older one are dropped.
@@ -99,7 +116,10 @@ export function createSearchPanel(options: SearchPanelOptions) {
     more.disabled = true
     if (!next) status.textContent = 'Searching…'
     try {
-      const page = await api.search(query, next && oldest !== undefined ? { before: oldest } : {})
+      const page = await api.search(query, {
+        roomId: scopeRoomId ?? undefined,
+        before: next ? oldest : undefined,
+      })
       if (ticket !== asked) return
       if (!next) hits.replaceChildren()
       hits.append(...page.map(hit))
@@ -121,17 +141,39 @@ export function createSearchPanel(options: SearchPanelOptions) {
     clearButton.hidden = input.value === ''
     if (next === query) return
     query = next
-    asked += 1
     results.hidden = query === ''
     options.active(query !== '')
-    if (query === '') return
+    if (query === '') {
+      asked += 1
+      return
+    }
     words = queryWords(query)
+    restart(DEBOUNCE_MS)
+  }
+
+  /** Asks afresh, after `delay`: the query or its scope changed. */
+  function restart(delay: number): void {
+    clearTimeout(timer)
+    asked += 1
     oldest = undefined
     more.hidden = true
     // Hits of the previous query would read as hits of this one.
     hits.replaceChildren()
     status.textContent = 'Searching…'
-    timer = setTimeout(() => void load(false), DEBOUNCE_MS)
+    timer = setTimeout(() => void load(false), delay)
+  }
+
+  function renderScope(): void {
+    const roomId = scopeRoomId ?? openRoomId
+    scope.hidden = roomId === null
+    scope.setAttribute('aria-pressed', String(scopeRoomId !== null))
+    if (roomId !== null) scopeName.textContent = options.roomName(roomId)
+  }
+
+  function toggleScope(): void {
+    scopeRoomId = scopeRoomId === null ? openRoomId : null
+    renderScope()
+    if (query !== '') restart(0)
   }
 
   function clear(): void {
@@ -169,5 +211,13 @@ export function createSearchPanel(options: SearchPanelOptions) {
     }
   })
 
-  return { box, results }
+  return {
+    box,
+    results,
+    /** The conversation now shows `roomId` (or none): what `Only in` offers, unless already narrowed. */
+    roomOpened(roomId: number | null): void {
+      openRoomId = roomId
+      renderScope()
+    },
+  }
 }

@@ -148,6 +148,7 @@ export function createSidebar(options: SidebarOptions) {
       const focused = (document.activeElement as HTMLElement | null)?.dataset?.roomId
       rooms.replaceChildren(...[...list].sort(byActivity).map((room) => roomItem(room, room.id === activeRoomId)))
       empty.hidden = list.length > 0
+      search.roomOpened(activeRoomId)
       askNotifications.hidden = !options.canAskNotifications()
       if (focused) rooms.querySelector<HTMLElement>(`[data-room-id="${focused}"]`)?.focus()
     },
