@@ -16,8 +16,11 @@
  *   form:  a multipart body instead (uploads).
  *   prepare: makes what the request names first (a posted file) and answers its path values.
  *   freshSession: for a route that ends the session it is sent with (each cell signs in anew).
- * Each cell runs in a fresh room, so a row may delete or leave it. The actors are members, not
- * admins: an /api/admin/* route is `401 403 403 403`. Routes still to come in the plan (search,
+ *   accounts: statuses for who the caller is (admin member bot token deactivated: see
+ *          ACCOUNT_ACTORS), each in a fresh public room they are not in. Every /api/admin/* and
+ *          /api/auth/* route has them.
+ * Each cell runs in a fresh room, so a row may delete or leave it. The room actors are members,
+ * not admins: an /api/admin/* route is `401 403 403 403`. Routes still to come in the plan (search,
  * administration, bots, push): give them their row when they reach /swagger/json, e.g.
  * `'GET /api/chat/search': row('401 200 200 200', { query: () => ({ q: 'hello' }) })`.
  */
@@ -42,19 +45,48 @@ async function postedFile(url: string, cell: Cell) {
   return { id, name }
 }
 
+/** What an admin made for the cell (a bot, an invite), so that deleting it is the request. */
+const adminMade = (what: 'bot' | 'invite') => async (url: string, cell: Cell) => {
+  const made = what === 'bot'
+    ? await call(url, '/api/admin/bots', { token: cell.users.admin.token, body: { username: cell.unique('authzb') } })
+    : await call(url, '/api/admin/invites', { token: cell.users.admin.token, body: {} })
+  if (made.status !== 201) throw new Error(`making a ${what}: ${made.status} ${JSON.stringify(made.body)}`)
+  return what === 'bot' ? { userId: made.body.user.id } : { token: made.body.token }
+}
+
+/** Signed-in sessions may (the admin included), a bot and an access token 403, a deactivated account 401. */
+const SESSIONS_ONLY = '204 204 403 403 401'
+const ADMIN_ONLY = (status: number) => `${status} 403 403 403 401`
+
 const ROWS: Record<string, Row> = {
   'GET /healthz':                                                       row('200 200 200 200'),
   'GET /readyz':                                                        row('200 200 200 200'),
   'GET /metrics':                                                       row('200 200 200 200'),
   'POST /api/auth/register':                                            row('201 201 201 201', { body: (c) => ({ username: c.unique('authzreg'), password: 'password-123' }) }),
   'POST /api/auth/login':                                               row('200 200 200 200', { body: (c) => ({ username: c.users.target.username, password: 'password-123' }) }),
-  'POST /api/auth/logout':                                              row('401 204 204 204', { freshSession: true }),
-  'GET /api/auth/me':                                                   row('401 200 200 200'),
-  'GET /api/chat/users':                                                row('401 200 200 200'),
-  'GET /api/chat/rooms':                                                row('401 200 200 200'),
-  'POST /api/chat/rooms':                                               row('401 201 201 201', { body: () => ({ name: 'new room' }) }),
+  'POST /api/auth/logout':                                              row('401 204 204 204', { freshSession: true, accounts: SESSIONS_ONLY }),
+  'GET /api/auth/me':                                                   row('401 200 200 200', { accounts: '200 200 200 200 401' }),
+  'PATCH /api/auth/me':                                                 row('401 200 200 200', { accounts: '200 200 200 200 401', body: () => ({ displayName: 'Renamed' }) }),
+  // A new password would end the actors' other sessions: an invalid one shows who is let in (400).
+  'POST /api/auth/password':                                            row('401 400 400 400', { accounts: '400 400 403 403 401', body: () => ({ currentPassword: 'password-123', newPassword: 'short' }) }),
+  // No session needed: an unknown link is 400 to anyone.
+  'POST /api/auth/reset':                                               row('400 400 400 400', { accounts: '400 400 400 400 400', body: () => ({ token: 'x'.repeat(43), newPassword: 'password-123' }) }),
+  'POST /api/auth/tokens':                                              row('401 201 201 201', { accounts: '201 201 403 403 401', body: () => ({ name: 'matrix' }) }),
+  'GET /api/auth/tokens':                                               row('401 200 200 200', { accounts: '200 200 200 200 401' }),
+  'DELETE /api/auth/tokens/{id}':                                       row('401 404 404 404', { accounts: '404 404 404 404 401', params: (c) => ({ id: c.users.targetTokenId }) }),
+  'GET /api/admin/users':                                               row('401 403 403 403', { accounts: ADMIN_ONLY(200) }),
+  'PATCH /api/admin/users/{userId}':                                    row('401 403 403 403', { accounts: ADMIN_ONLY(200), body: () => ({ role: 'member' }) }),
+  'POST /api/admin/users/{userId}/password-reset':                      row('401 403 403 403', { accounts: ADMIN_ONLY(201) }),
+  'POST /api/admin/invites':                                            row('401 403 403 403', { accounts: ADMIN_ONLY(201), body: () => ({}) }),
+  'GET /api/admin/invites':                                             row('401 403 403 403', { accounts: ADMIN_ONLY(200) }),
+  'DELETE /api/admin/invites/{token}':                                  row('401 403 403 403', { accounts: ADMIN_ONLY(204), prepare: adminMade('invite') }),
+  'POST /api/admin/bots':                                               row('401 403 403 403', { accounts: ADMIN_ONLY(201), body: (c) => ({ username: c.unique('authzbot') }) }),
+  'DELETE /api/admin/bots/{userId}':                                    row('401 403 403 403', { accounts: ADMIN_ONLY(204), prepare: adminMade('bot') }),
+  'GET /api/chat/users':                                                row('401 200 200 200', { accounts: '200 200 200 200 401' }),
+  'GET /api/chat/rooms':                                                row('401 200 200 200', { accounts: '200 200 200 200 401' }),
+  'POST /api/chat/rooms':                                               row('401 201 201 201', { accounts: '201 201 201 201 401', body: () => ({ name: 'new room' }) }),
   'GET /api/chat/rooms/public':                                         row('401 200 200 200'),
-  'GET /api/chat/rooms/{roomId}':                                       row('401 200 200 200 | 401 404 200 200'),
+  'GET /api/chat/rooms/{roomId}':                                       row('401 200 200 200 | 401 404 200 200', { accounts: '200 200 200 200 401' }),
   'DELETE /api/chat/rooms/{roomId}':                                    row('401 403 403 204 | 401 404 403 204'),
   'POST /api/chat/rooms/{roomId}/join':                                 row('401 200 200 200 | 401 404 200 200'),
   'POST /api/chat/rooms/{roomId}/leave':                                row('401 403 204 204 | 401 404 204 204'),
@@ -62,9 +94,10 @@ const ROWS: Record<string, Row> = {
   'PUT /api/chat/rooms/{roomId}/notifications':                         row('401 403 204 204 | 401 404 204 204', { body: () => ({ level: 'all' }) }),
   'POST /api/chat/users/{userId}/rooms':                                row('401 201/200 201/200 201/200'),
   'GET /api/chat/rooms/{roomId}/messages':                              row('401 200 200 200 | 401 404 200 200'),
-  'POST /api/chat/rooms/{roomId}/messages':                             row('401 403 201 201 | 401 404 201 201', { body: () => ({ content: 'hello' }) }),
+  'POST /api/chat/rooms/{roomId}/messages':                             row('401 403 201 201 | 401 404 201 201', { accounts: '403 403 403 403 401', body: () => ({ content: 'hello' }) }),
   'PATCH /api/chat/rooms/{roomId}/messages/{messageId}':                row('401 403 200 403 | 401 404 200 403', { body: () => ({ content: 'edited' }) }),
-  'DELETE /api/chat/rooms/{roomId}/messages/{messageId}':               row('401 403 204 204 | 401 404 204 204'),
+  // An admin deletes others' messages only in rooms they are in.
+  'DELETE /api/chat/rooms/{roomId}/messages/{messageId}':               row('401 403 204 204 | 401 404 204 204', { accounts: '403 403 403 403 401' }),
   'PUT /api/chat/rooms/{roomId}/messages/{messageId}/reactions/{emoji}':    row('401 403 200 200 | 401 404 200 200'),
   'DELETE /api/chat/rooms/{roomId}/messages/{messageId}/reactions/{emoji}': row('401 403 200 200 | 401 404 200 200'),
   'POST /api/chat/rooms/{roomId}/read':                                 row('401 403 204 204 | 401 404 204 204', { body: (c) => ({ messageId: c.messageId }) }),
@@ -74,7 +107,7 @@ const ROWS: Record<string, Row> = {
   'POST /api/chat/rooms/{roomId}/attachments':                          row('401 403 201 201 | 401 404 201 201', { form: upload }),
   'GET /api/chat/attachments/{id}/{name}':                              row('401 200 200 200 | 401 404 200 200', { prepare: postedFile }),
   'GET /api/chat/rooms/{roomId}/subscribe':                             row('401 200 200 200 | 401 404 200 200'),
-  'GET /api/chat/stream':                                               row('401 200 200 200'),
+  'GET /api/chat/stream':                                               row('401 200 200 200', { accounts: '200 200 200 200 401' }),
 }
 
 let server: TestServer
@@ -94,6 +127,11 @@ describe('authorization matrix', () => {
       routesWithoutRow: [],
       rowsWithoutRoute: [],
     })
+  })
+
+  it('has account cells for every /api/admin/* and /api/auth/* route but register and login', () => {
+    const lacking = Object.entries(ROWS).filter(([key, spec]) => /^\S+ \/api\/(admin|auth)\//.test(key) && !/register|login/.test(key) && !spec.accounts)
+    expect(lacking.map(([key]) => key)).toEqual([])
   })
 
   for (const [key, spec] of Object.entries(ROWS)) {

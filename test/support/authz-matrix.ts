@@ -7,7 +7,13 @@ import { fillPath, pathParams } from './openapi-operations'
 
 /** The columns of a row, in order. */
 export const ACTORS = ['anonymous', 'outsider', 'participant', 'owner'] as const
-export type Actor = (typeof ACTORS)[number]
+/**
+ * The columns of a row's `accounts`: who the caller is rather than where. Each is in no room of
+ * the matrix. admin: the server's first account; member: a plain account; bot: a bot's token;
+ * token: a member's access token; deactivated: the session of an account deactivated since.
+ */
+export const ACCOUNT_ACTORS = ['admin', 'member', 'bot', 'token', 'deactivated'] as const
+export type Actor = (typeof ACTORS)[number] | (typeof ACCOUNT_ACTORS)[number]
 export type RoomKind = 'public' | 'private'
 
 export interface Users {
@@ -20,6 +26,14 @@ export interface Users {
   outsider: TestUser
   /** Someone to add to a room or talk to, never an actor. */
   target: TestUser
+  /** An access token of target's (another user's token, to every actor). */
+  targetTokenId: number
+  admin: TestUser
+  member: TestUser
+  bot: TestUser
+  /** The member's access token. */
+  memberToken: string
+  deactivated: TestUser
 }
 
 /** What a row's request may name: the cell's fresh room and its two messages, the users. */
@@ -57,6 +71,11 @@ export interface Row {
   params?: (cell: Cell) => Record<string, string | number>
   /** Sign the actor in afresh for the request: the route ends the session it is sent with. */
   freshSession?: boolean
+  /**
+   * Statuses for the account actors (admin member bot token deactivated, see ACCOUNT_ACTORS),
+   * each sent in a fresh public room they are not in: `200 200 200 200 401`.
+   */
+  accounts?: string
 }
 
 export const row = (cells: string, options: Omit<Row, 'cells'> = {}): Row => ({ cells, ...options })
@@ -81,16 +100,33 @@ export interface Matrix {
   goneRoomId: number
 }
 
+async function expectStatus<T = any>(what: string, status: number, reply: Promise<{ status: number; body: T }>): Promise<T> {
+  const res = await reply
+  if (res.status !== status) throw new Error(`${what}: ${res.status} ${JSON.stringify(res.body)}`)
+  return res.body
+}
+
 export async function createMatrix(url: string): Promise<Matrix> {
-  // The first account is the admin: made here and left out, so no actor is one.
-  await newUser(url, 'authzroot')
+  // The first account is the admin: an account actor of its own, in no room of the matrix.
+  const admin = await newUser(url, 'authzroot')
+  const target = await newUser(url, 'authztarget')
+  const member = await newUser(url, 'authzmember')
+  const deactivated = await newUser(url, 'authzgone')
+  const bot = await expectStatus('bot', 201, call(url, '/api/admin/bots', { token: admin.token, body: { username: `authzbot_${Date.now().toString(36)}` } }))
   const users: Users = {
     owner: await newUser(url, 'authzowner'),
     publicParticipant: await newUser(url, 'authzpub'),
     privateParticipant: await newUser(url, 'authzpriv'),
     outsider: await newUser(url, 'authzout'),
-    target: await newUser(url, 'authztarget'),
+    target,
+    targetTokenId: (await expectStatus('token', 201, call(url, '/api/auth/tokens', { token: target.token, body: { name: 'target' } }))).id,
+    admin,
+    member,
+    bot: { id: bot.user.id, username: bot.user.username, token: bot.token },
+    memberToken: (await expectStatus('token', 201, call(url, '/api/auth/tokens', { token: member.token, body: { name: 'matrix' } }))).token,
+    deactivated,
   }
+  await expectStatus('deactivate', 200, call(url, `/api/admin/users/${deactivated.id}`, { method: 'PATCH', token: admin.token, body: { deactivated: true } }))
   const gone = await freshRoom(url, users, 'private')
   const deleted = await call(url, `/api/chat/rooms/${gone.roomId}`, { method: 'DELETE', token: users.owner.token })
   if (deleted.status !== 204) throw new Error(`delete: ${deleted.status}`)
@@ -113,7 +149,10 @@ async function freshRoom(url: string, users: Users, kind: RoomKind) {
 export const participantOf = (cell: Cell) => (cell.kind === 'public' ? cell.users.publicParticipant : cell.users.privateParticipant)
 
 async function tokenOf(url: string, cell: Cell, fresh: boolean): Promise<string | undefined> {
-  const user = { anonymous: undefined, outsider: cell.users.outsider, owner: cell.users.owner, participant: participantOf(cell) }[cell.actor]
+  const { users } = cell
+  if (cell.actor === 'bot' || cell.actor === 'deactivated') return users[cell.actor].token
+  if (cell.actor === 'token') return users.memberToken
+  const user = { anonymous: undefined, outsider: users.outsider, owner: users.owner, participant: participantOf(cell), admin: users.admin, member: users.member }[cell.actor]
   if (!user || !fresh) return user?.token
   const res = await call(url, '/api/auth/login', { body: { username: user.username, password: PASSWORD } })
   if (res.status !== 200) throw new Error(`login ${user.username}: ${res.status}`)
@@ -149,6 +188,7 @@ async function runCell(url: string, method: string, template: string, spec: Row,
  */
 export async function checkRow(url: string, matrix: Matrix, key: string, spec: Row): Promise<string | null> {
   const [method, template] = key.split(' ') as [string, string]
+  const accounts = spec.accounts === undefined ? null : await checkAccounts(url, matrix, method, template, spec)
   const expected = parseCells(spec.cells)
   const actual: Record<RoomKind, number[]> = { public: [], private: [] }
   const tells: string[] = []
@@ -167,10 +207,28 @@ export async function checkRow(url: string, matrix: Matrix, key: string, spec: R
     ),
   )
   const holds = KINDS.every((kind) => actual[kind].every((status, i) => expected[kind][i]!.includes(status)))
-  if (holds && tells.length === 0) return null
+  if (holds && tells.length === 0) return accounts
   const line = (f: (i: number) => string) => ACTORS.map((_, i) => f(i).padEnd(11)).join(' ')
   const want = KINDS.map((k) => line((i) => expected[k][i]!.join('/'))).join(' | ')
   const got = KINDS.map((k) => line((i) => String(actual[k][i]))).join(' | ')
   const header = KINDS.map(() => ACTORS.map((a) => a.padEnd(11)).join(' ')).join(' | ')
-  return [`${key}`, `           ${header}`, `  expected ${want}`, `  actual   ${got}`, ...tells].join('\n')
+  return [`${key}`, `           ${header}`, `  expected ${want}`, `  actual   ${got}`, ...tells, ...(accounts ? [accounts] : [])].join('\n')
+}
+
+/** The row's `accounts` cells, each in a fresh public room; null when every one holds. */
+async function checkAccounts(url: string, matrix: Matrix, method: string, template: string, spec: Row): Promise<string | null> {
+  const expected = spec.accounts!.trim().split(/\s+/).map((c) => c.split('/').map(Number))
+  if (expected.length !== ACCOUNT_ACTORS.length || expected.flat().some((s) => !Number.isInteger(s))) {
+    throw new Error(`bad accounts "${spec.accounts}": ${ACCOUNT_ACTORS.length} statuses (${ACCOUNT_ACTORS.join(', ')})`)
+  }
+  const actual = await Promise.all(
+    ACCOUNT_ACTORS.map(async (actor) => {
+      const room = await freshRoom(url, matrix.users, 'public')
+      const cell: Cell = { actor, kind: 'public', ...room, users: matrix.users, unique: (prefix) => `${prefix}_${Date.now().toString(36)}_${++seq}` }
+      return (await runCell(url, method, template, spec, cell)).status
+    }),
+  )
+  if (actual.every((status, i) => expected[i]!.includes(status))) return null
+  const line = (f: (i: number) => string) => ACCOUNT_ACTORS.map((_, i) => f(i).padEnd(11)).join(' ')
+  return [`  accounts ${line((i) => ACCOUNT_ACTORS[i]!)}`, `  expected ${line((i) => expected[i]!.join('/'))}`, `  actual   ${line((i) => String(actual[i]))}`].join('\n')
 }
