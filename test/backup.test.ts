@@ -31,7 +31,7 @@ function restore(backup: string, s: ServerProcess) {
   cpSync(`${backup}.files`, filesOf(s), { recursive: true })
 }
 
-async function upload(url: string, user: TestUser, roomId: number, bytes: Uint8Array, name: string) {
+async function upload(url: string, user: TestUser, roomId: number, bytes: Uint8Array<ArrayBuffer>, name: string) {
   const form = new FormData()
   form.append('file', new File([bytes], name, { type: 'application/octet-stream' }))
   const res = await fetch(`${url}/api/chat/rooms/${roomId}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${user.token}` }, body: form })
@@ -39,7 +39,7 @@ async function upload(url: string, user: TestUser, roomId: number, bytes: Uint8A
   return (await res.json()) as { id: number; url: string }
 }
 
-async function postWithFile(url: string, user: TestUser, roomId: number, bytes: Uint8Array, name: string) {
+async function postWithFile(url: string, user: TestUser, roomId: number, bytes: Uint8Array<ArrayBuffer>, name: string) {
   const file = await upload(url, user, roomId, bytes, name)
   const res = await call(url, `/api/chat/rooms/${roomId}/messages`, { token: user.token, body: { content: name, attachmentIds: [file.id] } })
   if (res.status !== 201) throw new Error(`post with file: ${res.status} ${JSON.stringify(res.body)}`)

@@ -73,7 +73,8 @@ export function parseInvocation(spec: CommandSpec, argv: string[], env: Record<s
         flags.set(flag.name, 'true')
         continue
       }
-      const value = inline ?? argv[++i]
+      // The next word is the value unless it is an option itself (`--display-name=--x` for that).
+      const value = inline ?? (argv[i + 1]?.startsWith('--') ? undefined : argv[++i])
       if (value === undefined) throw usageError(`option ${name} needs a value (${flag.value})`)
       flags.set(flag.name, value)
     } else if (settingFlags.has(name)) {

@@ -2,13 +2,15 @@ import { ConfigError } from '../config'
 import { SchemaTooNewError } from '../store/migrations'
 import { backupCommand } from './backup'
 import { CliError, commandHelp, parseInvocation, usage, usageError, type CliIo, type CommandSpec } from './command'
+import { inviteCommand } from './invite'
+import { usersCommands } from './users'
 
 /**
  * The binary's command line: `chat-server <command> ...` administers a database (also while a
  * server runs on it) instead of serving it. main.ts hands over when the first argument is one
  * of these words.
  */
-const COMMANDS: CommandSpec[] = [backupCommand]
+const COMMANDS: CommandSpec[] = [...usersCommands, inviteCommand, backupCommand]
 
 const GROUPS = new Set(COMMANDS.map((c) => c.path[0]!))
 
@@ -16,7 +18,7 @@ export const isCliCommand = (word: string | undefined): boolean => word !== unde
 
 /** The commands, for the server's --help. */
 export function commandsOverview(): string {
-  return ['Commands (chat-server <command> --help for each):', ...COMMANDS.map((c) => `  ${usage(c).slice('chat-server '.length).padEnd(58)}${c.summary}`)].join('\n')
+  return ['Commands (chat-server <command> --help for each):', ...COMMANDS.map((c) => `  ${usage(c).slice('chat-server '.length)}\n      ${c.summary}`)].join('\n')
 }
 
 /** Runs one command; returns the exit code. Never throws: every problem becomes one line. */
@@ -33,7 +35,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return 0
       }
       const asked = argv[1] === undefined || argv[1].startsWith('-') ? 'a command' : `a command, not ${JSON.stringify(argv[1])}`
-      throw usageError(`chat-server ${argv[0]} needs ${asked}: ${group.map((c) => c.path[1]).join(', ')} (see chat-server ${argv[0]} --help)`)
+      throw usageError(`${argv[0]} needs ${asked}: ${group.map((c) => c.path[1]).join(', ')} (see chat-server ${argv[0]} --help)`)
     }
     if (wantsHelp) {
       io.out(commandHelp(spec))
