@@ -407,6 +407,15 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await only.click()
     await page.locator('.search-results__status', { hasText: '3 messages' }).waitFor()
 
+    // A hit deleted after it was found: its room opens and says the message is gone.
+    const doomed = await post(server, ida, opsId, 'doomed plan')
+    await box.fill('doomed')
+    await hits.first().waitFor()
+    await call(server, 'DELETE', `${messagesPath(opsId)}/${doomed.id}`, ida.token)
+    await hits.first().click()
+    await page.getByRole('heading', { name: 'ops' }).waitFor()
+    await page.getByRole('status').filter({ hasText: 'That message is no longer in this conversation.' }).waitFor()
+
     // Newest first, a page at a time.
     await box.fill('standup')
     await hits.nth(19).waitFor()

@@ -25,6 +25,8 @@ export interface ConversationOptions {
   shown(roomId: number): void
 }
 
+// How long a notice about the view (a linked message that is gone) stays.
+const NOTICE_MS = 6_000
 // The API's largest page: for catching up, and for paging back to a message far up.
 const CATCH_UP_PAGE = 200
 const LEVELS: [NotificationLevel, string][] = [
@@ -192,6 +194,17 @@ export function createConversation(options: ConversationOptions) {
     leaveButton,
   )
   const typingLine = h('p', { class: 'typing', 'aria-live': 'polite' })
+  const notice = h('p', { class: 'conversation__notice', role: 'status' })
+  let noticeTimer: ReturnType<typeof setTimeout> | undefined
+
+  /** Scrolls to a linked message (a search hit); says so when it is gone. */
+  async function show(messageId: number): Promise<void> {
+    const asked = generation
+    if ((await list.reveal(messageId)) || asked !== generation) return
+    notice.textContent = 'That message is no longer in this conversation.'
+    clearTimeout(noticeTimer)
+    noticeTimer = setTimeout(() => (notice.textContent = ''), NOTICE_MS)
+  }
   const placeholder = h(
     'div',
     { class: 'conversation__empty' },
@@ -199,7 +212,7 @@ export function createConversation(options: ConversationOptions) {
     h('p', {}, 'Pick a room or a person on the left, or start something new.'),
   )
   const dropHint = h('p', { class: 'drop-hint' })
-  const body = h('div', { class: 'conversation__body', hidden: true }, header, list.element, typingLine, composer.element, dropHint)
+  const body = h('div', { class: 'conversation__body', hidden: true }, header, list.element, notice, typingLine, composer.element, dropHint)
   const element = h('section', { class: 'conversation', 'aria-labelledby': 'conversation-title' }, placeholder, body)
 
   // Files dragged from the desktop onto the open conversation go into the message box's tray.
@@ -249,7 +262,7 @@ export function createConversation(options: ConversationOptions) {
       const latest = await api.messages(current.id, {}, PAGE)
       if (asked !== generation) return
       list.showLatest(latest, latest.length === PAGE)
-      if (target !== null) void list.reveal(target)
+      if (target !== null) void show(target)
       // Measurable from outside (tests, the browser's performance tools): time to a usable room.
       performance.mark('chat:conversation-shown')
       options.shown(current.id)
@@ -293,6 +306,7 @@ export function createConversation(options: ConversationOptions) {
       body.hidden = false
       renderHeader(next)
       typingLine.textContent = ''
+      notice.textContent = ''
       list.reset()
       list.showPending(pending)
       composer.reset(roomTitle(next, options.me.id))
@@ -302,7 +316,7 @@ export function createConversation(options: ConversationOptions) {
 
     /** Scrolls the open room to one of its messages, paging back to it as needed. */
     reveal(messageId: number): void {
-      void list.reveal(messageId)
+      void show(messageId)
     },
 
     /** Back to the placeholder: no room, or the open one went away. */

@@ -266,11 +266,12 @@ export function createMessageList(options: MessageListOptions) {
     options.editClosed()
   }
 
-  async function reveal(id: number): Promise<void> {
+  /** False when the message is not in the room's history (deleted since it was linked). */
+  async function reveal(id: number): Promise<boolean> {
     // Older than what is loaded: page back until it is (or the beginning is reached).
     while (!byId.has(id) && hasOlder && items.length && items[0]!.message.id > id) await loadOlder(true)
     const item = byId.get(id)
-    if (!item) return
+    if (!item) return false
     const { element } = item
     element.tabIndex = -1
     const smooth = !matchMedia('(prefers-reduced-motion: reduce)').matches
@@ -278,6 +279,7 @@ export function createMessageList(options: MessageListOptions) {
     element.focus({ preventScroll: true })
     element.classList.add('message--flash')
     setTimeout(() => element.classList.remove('message--flash'), FLASH_MS)
+    return true
   }
 
   return {
