@@ -46,7 +46,7 @@ async function postedFile(url: string, cell: Cell) {
 }
 
 /** What an admin made for the cell (a bot, an invite), so that deleting it is the request. */
-const adminMade = (what: 'bot' | 'invite') => async (url: string, cell: Cell) => {
+const adminMade = (what: 'bot' | 'invite') => async (url: string, cell: Cell): Promise<Record<string, string | number>> => {
   const made = what === 'bot'
     ? await call(url, '/api/admin/bots', { token: cell.users.admin.token, body: { username: cell.unique('authzb') } })
     : await call(url, '/api/admin/invites', { token: cell.users.admin.token, body: {} })
