@@ -1,3 +1,5 @@
+import { openAccountDialog } from './account-dialog.ts'
+import { ADMIN_HASH, mountAdministration } from './admin/admin-page.ts'
 import { api, ApiError } from './api.ts'
 import { createConnectionBanner } from './connection-banner.ts'
 import { createConversation } from './conversation.ts'
@@ -6,8 +8,10 @@ import { openBrowseDialog } from './dialogs/browse-dialog.ts'
 import { openDirectDialog } from './dialogs/direct-dialog.ts'
 import { openNewRoomDialog } from './dialogs/new-room-dialog.ts'
 import { h } from './dom.ts'
+import { shieldIcon, userIcon } from './icons.ts'
 import { roomTitle } from './format.ts'
 import { createOutbox } from './outbox.ts'
+import { unsubscribePush } from './push-settings.ts'
 import { createReadMarkers } from './read-markers.ts'
 import { createSidebar } from './sidebar.ts'
 import { openStream, type RoomChange, type StreamHandlers } from './stream.ts'
@@ -73,6 +77,12 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     askNotifications: () => void notifier.ask().then(renderSidebar),
     canAskNotifications: () => notifier.askable,
     signOut: () => void signOut(),
+    headerControls: [
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Account', title: 'Account', onclick: () => openAccountDialog(me, renamed) }, userIcon()),
+      ...(me.role === 'admin'
+        ? [h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Administration', title: 'Administration', onclick: () => (location.hash = ADMIN_HASH) }, shieldIcon())]
+        : []),
+    ],
     roomName: (roomId) => {
       const room = rooms.get(roomId)
       return room ? roomTitle(room, me.id) : 'A room'
@@ -96,6 +106,13 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
   const banner = createConnectionBanner()
   const shell = h('div', { class: 'shell' }, sidebar.element, conversation.element)
   root.replaceChildren(banner.element, shell)
+  const administration = me.role === 'admin' ? mountAdministration(root, shell, me, () => navigate(null)) : null
+
+  function renamed(user: User): void {
+    me.displayName = user.displayName
+    sidebar.renamed(user.displayName)
+    conversation.refreshNames()
+  }
 
   let stream: { close(): void } | null = null
   let stopped = false
@@ -364,6 +381,7 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
   }
 
   async function signOut(): Promise<void> {
+    await unsubscribePush()
     await api.logout().catch(() => undefined)
     end()
   }
@@ -378,6 +396,7 @@ export function startChat(root: HTMLElement, me: User, signedOut: () => void): v
     clearTimeout(refreshTimer)
     window.removeEventListener('hashchange', route)
     document.removeEventListener('visibilitychange', onVisible)
+    administration?.stop()
     signedOut()
   }
 

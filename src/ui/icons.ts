@@ -41,3 +41,5 @@ export const paperclipIcon = () => icon('m20 11.5-8.4 8.4a5 5 0 0 1-7.1-7.1l8.5-
 export const fileIcon = () => icon('M6 3h8l4 4v14H6z', 'M14 3v4h4')
 export const searchIcon = () => icon('M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14Z', 'm20 20-4-4')
 export const downloadIcon = () => icon('M12 4v11', 'm7 11 5 5 5-5', 'M5 20h14')
+export const userIcon = () => icon('M12 4a4 4 0 1 0 0 8 4 4 0 0 0 0-8Z', 'M4.5 20a7.5 7.5 0 0 1 15 0')
+export const shieldIcon = () => icon('M12 3 5 6v5c0 4.5 3 8.3 7 10 4-1.7 7-5.5 7-10V6l-7-3Z', 'm9 12 2 2 4-4')

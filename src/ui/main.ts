@@ -2,6 +2,8 @@ import { api, ApiError, messagesPath, prefetch, ROOMS, SESSION } from './api.ts'
 import { createAuthView } from './auth-view.ts'
 import { startChat } from './chat-app.ts'
 import { byId, h } from './dom.ts'
+import { createLinkView, linkPage } from './join-reset-view.ts'
+import { startServiceWorker } from './push-settings.ts'
 import type { User } from './types.ts'
 
 const root = byId('app')
@@ -11,6 +13,8 @@ function showSignIn(): void {
 }
 
 function showChat(user: User): void {
+  // Past a join or reset link, the chat lives at `/` (the link's token is used up).
+  if (location.pathname !== '/') history.replaceState(null, '', '/')
   startChat(root, user, showSignIn)
 }
 
@@ -32,4 +36,7 @@ async function boot(): Promise<void> {
   }
 }
 
-void boot()
+startServiceWorker((roomId) => (location.hash = `#/rooms/${roomId}`))
+const link = linkPage()
+if (link) root.replaceChildren(createLinkView(link.page, link.token, showChat))
+else void boot()

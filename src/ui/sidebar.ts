@@ -17,6 +17,8 @@ export interface SidebarOptions {
   askNotifications(): void
   canAskNotifications(): boolean
   signOut(): void
+  /** Buttons beside Sign out (the account dialog, administration). */
+  headerControls?: Node[]
   /** A search hit was chosen. */
   openHit(message: Message): void
   roomName(roomId: number): string
@@ -57,6 +59,7 @@ export function createSidebar(options: SidebarOptions) {
       nav.hidden = on
     },
   })
+  const myName = h('strong', {}, me.displayName)
   const element = h(
     'aside',
     { class: 'sidebar', 'aria-label': 'Conversations' },
@@ -64,7 +67,8 @@ export function createSidebar(options: SidebarOptions) {
       'header',
       { class: 'sidebar__header' },
       avatar(me.id, me.displayName, 'medium'),
-      h('div', { class: 'sidebar__me' }, h('strong', {}, me.displayName), h('span', {}, `@${me.username}`)),
+      h('div', { class: 'sidebar__me' }, myName, h('span', {}, `@${me.username}`)),
+      ...(options.headerControls ?? []),
       h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Sign out', title: 'Sign out', onclick: options.signOut }, logoutIcon()),
     ),
     h('div', { class: 'sidebar__search' }, search.box),
@@ -143,6 +147,10 @@ export function createSidebar(options: SidebarOptions) {
 
   return {
     element,
+    /** The person's own name changed. */
+    renamed(displayName: string): void {
+      myName.textContent = displayName
+    },
     render(list: Room[], activeRoomId: number | null): void {
       // Focus survives the redraw: a keyboard user stays on the room they were on.
       const focused = (document.activeElement as HTMLElement | null)?.dataset?.roomId

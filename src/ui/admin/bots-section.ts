@@ -1,0 +1,104 @@
+import { accountApi, type Person } from '../account-api.ts'
+import { avatar } from '../avatar.ts'
+import { copyField, failureText } from '../copy-field.ts'
+import { errorLine } from '../dialogs/dialog.ts'
+import { h } from '../dom.ts'
+import { allPeople } from './people-section.ts'
+
+/**
+ * Bots: make one (its token, and its webhook secret when the server gives one, are shown once)
+ * and see each bot with its webhook URL; removing one deactivates it.
+ */
+export function createBotsSection() {
+  const list = h('ul', { class: 'admin-list', role: 'list', 'aria-label': 'Bots' })
+  const status = h('p', { class: 'people__status', 'aria-live': 'polite' })
+  const error = errorLine()
+  const fresh = h('div', { class: 'token-new', 'aria-live': 'polite' })
+
+  const field = (id: string, label: string, input: HTMLInputElement) => h('div', {}, h('label', { class: 'field', for: id }, label), input)
+  const username = h('input', { class: 'input', id: 'bot-username', name: 'username', required: true, maxlength: 32, autocapitalize: 'none', spellcheck: 'false', autocomplete: 'off' })
+  const displayName = h('input', { class: 'input', id: 'bot-display-name', name: 'displayName', maxlength: 64, autocomplete: 'off' })
+  const webhook = h('input', { class: 'input', id: 'bot-webhook', name: 'webhookUrl', type: 'url', maxlength: 2048, placeholder: 'https://…', autocomplete: 'off' })
+  const create = h('button', { type: 'submit', class: 'button button--primary' }, 'Create bot')
+  const form = h(
+    'form',
+    { class: 'form form--inline form--bots' },
+    field('bot-username', 'Bot username', username),
+    field('bot-display-name', 'Display name (optional)', displayName),
+    field('bot-webhook', 'Webhook URL (optional)', webhook),
+    h('div', { class: 'form__end' }, create),
+  )
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    error.textContent = ''
+    create.disabled = true
+    try {
+      const made = await accountApi.createBot(username.value.trim(), displayName.value.trim() || undefined, webhook.value.trim() || undefined)
+      form.reset()
+      fresh.replaceChildren(
+        h('p', { class: 'token-new__title' }, `Token for @${made.user.username}`),
+        copyField(made.token, 'Copy token', { secret: true, name: 'New bot token' }),
+        made.secret
+          ? h('div', {}, h('p', { class: 'token-new__title' }, 'Webhook signing secret'), copyField(made.secret, 'Copy secret', { secret: true, name: 'Webhook secret' }))
+          : '',
+      )
+      await load()
+    } catch (failure) {
+      error.textContent = failureText(failure, 'The bot could not be made.')
+    } finally {
+      create.disabled = false
+    }
+  })
+
+  function row(bot: Person): HTMLLIElement {
+    const remove = h('button', { type: 'button', class: 'button button--small button--danger', 'aria-label': `Remove ${bot.username}` }, 'Remove')
+    remove.addEventListener('click', async () => {
+      if (!confirm(`Remove the bot ${bot.displayName}? Its token stops working at once.`)) return
+      error.textContent = ''
+      remove.disabled = true
+      try {
+        await accountApi.removeBot(bot.id)
+        await load()
+      } catch (failure) {
+        error.textContent = failureText(failure, 'The bot could not be removed.')
+        remove.disabled = false
+      }
+    })
+    return h(
+      'li',
+      { class: `admin-row${bot.deactivated ? ' admin-row--off' : ''}`, 'data-user-id': bot.id, 'aria-label': bot.username },
+      h(
+        'div',
+        { class: 'admin-row__main' },
+        avatar(bot.id, bot.displayName, 'small'),
+        h('span', { class: 'admin-row__text' }, h('strong', {}, bot.displayName), h('small', {}, `@${bot.username}`)),
+        h('span', { class: 'admin-row__tags' }, h('span', { class: `tag${bot.deactivated ? ' tag--off' : ' tag--ok'}` }, bot.deactivated ? 'Removed' : 'Active')),
+        h('span', { class: 'admin-row__actions' }, bot.deactivated ? null : remove),
+      ),
+      bot.webhookUrl ? h('div', { class: 'admin-row__extra' }, h('small', { class: 'webhook' }, 'Webhook: ', h('code', {}, bot.webhookUrl))) : null,
+    )
+  }
+
+  async function load(): Promise<void> {
+    try {
+      const bots = (await allPeople()).filter((person) => person.role === 'bot')
+      list.replaceChildren(...bots.map(row))
+      status.textContent = bots.length ? '' : 'No bots yet.'
+    } catch (failure) {
+      status.textContent = failureText(failure, 'Bots could not be loaded.')
+    }
+  }
+
+  const element = h(
+    'section',
+    { class: 'admin-section', 'aria-labelledby': 'admin-bots' },
+    h('h2', { id: 'admin-bots' }, 'Bots'),
+    h('p', { class: 'admin-section__intro' }, 'Accounts for programs: they post with a token and are told of messages for them at their webhook.'),
+    form,
+    error,
+    fresh,
+    status,
+    list,
+  )
+  return { element, load }
+}
