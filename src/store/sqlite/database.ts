@@ -18,7 +18,7 @@ export function openDatabase(path: string): Database {
   db.run('PRAGMA busy_timeout = 5000')
   // WAL + NORMAL: ~20x the commit rate of FULL; a process crash loses nothing, only an OS
   // crash or power loss can drop the last commits (STACK-NOTES).
-  db.run('PRAGMA journal_mode = WAL')
+  switchToWal(db)
   db.run('PRAGMA synchronous = NORMAL')
   db.run('PRAGMA foreign_keys = ON')
   // The schema version is read and brought up to date under one write lock: instances starting
@@ -26,6 +26,23 @@ export function openDatabase(path: string): Database {
   // savepoints inside this transaction).
   db.transaction(() => migrate(db)).immediate()
   return db
+}
+
+/**
+ * The switch to WAL answers SQLITE_BUSY at once, not after busy_timeout, while another process
+ * opening the same new file holds its lock (3 of 80 binaries started in pairs failed to start):
+ * it is retried for up to a second, as nothing else can be done before it.
+ */
+function switchToWal(db: Database): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      db.run('PRAGMA journal_mode = WAL')
+      return
+    } catch (error) {
+      if (!isBusy(error) || attempt >= 100) throw error
+      Bun.sleepSync(10)
+    }
+  }
 }
 
 /** Prepares (and caches) a statement typed by the row it returns. */
