@@ -1,8 +1,12 @@
 import type { Logger } from '../../log'
 import type { Revocation, Store } from '../../store/store'
 
-/** How often the log is read: the bound on how late another process's revocation takes effect. */
-export const REVOCATION_POLL_MS = 1000
+/**
+ * How often the log is read: about the bound on how late another process's revocation takes
+ * effect. Half the second promised, so a slow read or a busy event loop still keeps it; the
+ * read is one indexed query that finds nothing almost always.
+ */
+export const REVOCATION_POLL_MS = 500
 const PAGE = 500
 
 /**
