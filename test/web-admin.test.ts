@@ -1,0 +1,261 @@
+/**
+ * The account dialog, the Administration page and the join / reset links, in Chromium against
+ * the real server (a child process): what a person sees and the accessible names of the
+ * controls. Where a change reaches someone else (deactivation, a reset link, an invite) a second
+ * browser profile is that person.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { browserUnavailable, call, expectNoPageErrors, launchBrowser, newContext, openPage, PASSWORD, register, signedIn, uniqueName, type Account } from './support/browser'
+import { spawnServer, type ServerProcess } from './support/server-process'
+
+const unavailable = browserUnavailable()
+if (unavailable) console.warn(`skipping the web administration tests: ${unavailable}`)
+
+const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
+const PHONE = { width: 390, height: 844 }
+const NEW_PASSWORD = 'a brand new password'
+
+/** Desktop and phone, light and dark. */
+async function shoot(page: Page, name: string): Promise<void> {
+  const desktop = page.viewportSize()!
+  for (const [device, viewport] of [['desktop', desktop], ['phone', PHONE]] as const) {
+    await page.setViewportSize(viewport)
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${device}${scheme === 'dark' ? '-dark' : ''}.png`) })
+    }
+  }
+  await page.setViewportSize(desktop)
+  await page.emulateMedia({ colorScheme: 'light' })
+}
+
+const signInStatus = (server: ServerProcess, username: string, password: string) =>
+  fetch(server.url + '/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) }).then((r) => r.status)
+
+async function openAdministration(page: Page): Promise<void> {
+  await page.getByRole('button', { name: 'Administration' }).click()
+  await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor()
+}
+
+const personRow = (page: Page, account: Account) => page.getByRole('list', { name: 'People' }).getByRole('listitem', { name: account.username, exact: true })
+
+describe.skipIf(unavailable !== null)('web client administration', () => {
+  let browser: Browser
+  let server: ServerProcess
+  let admin: Account
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true })
+    ;[server, browser] = await Promise.all([spawnServer({ env: { ALLOW_REGISTRATION: 'true' } }), launchBrowser()])
+    // The first account of a new server is its admin.
+    admin = await register(server, 'boss', 'Boss')
+  }, 30_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  afterEach(expectNoPageErrors)
+
+  it('shows Administration to admins only', async () => {
+    const member = await register(server, 'plain', 'Plain Member')
+    const memberPage = await openPage(await signedIn(browser, server, member))
+    await memberPage.getByRole('button', { name: 'Account' }).waitFor()
+    expect(await memberPage.getByRole('button', { name: 'Administration' }).count()).toBe(0)
+    await memberPage.context().close()
+
+    const page = await openPage(await signedIn(browser, server, admin))
+    await openAdministration(page)
+    await expect(personRow(page, member).getByText('Member', { exact: true }).isVisible()).resolves.toBe(true)
+    await expect(personRow(page, admin).getByText('Admin', { exact: true }).isVisible()).resolves.toBe(true)
+    await page.getByRole('button', { name: 'Back to chat' }).click()
+    await page.getByRole('heading', { name: 'Administration' }).waitFor({ state: 'hidden' })
+    await page.context().close()
+  })
+
+  it('promotes and demotes; the last admin stays, with the server saying why', async () => {
+    const member = await register(server, 'rising', 'Rising Star')
+    const page = await openPage(await signedIn(browser, server, admin))
+    await openAdministration(page)
+    await personRow(page, member).getByRole('button', { name: `Promote ${member.username}` }).click()
+    await personRow(page, member).getByText('Admin', { exact: true }).waitFor()
+    expect((await call<{ user: { role: string } }>(server, 'GET', '/api/auth/me', member.token)).user.role).toBe('admin')
+    await personRow(page, member).getByRole('button', { name: `Demote ${member.username}` }).click()
+    await personRow(page, member).getByText('Member', { exact: true }).waitFor()
+
+    // The only admin left cannot step down.
+    await personRow(page, admin).getByRole('button', { name: `Demote ${admin.username}` }).click()
+    await page.getByRole('region', { name: 'People' }).getByRole('alert').filter({ hasText: /admin/i }).waitFor()
+    expect((await call<{ user: { role: string } }>(server, 'GET', '/api/auth/me', admin.token)).user.role).toBe('admin')
+    await page.context().close()
+  })
+
+  it("deactivating someone signs their open page out at once; reactivating lets them back in", async () => {
+    const leaver = await register(server, 'leaver', 'Leaving Soon')
+    const theirs = await openPage(await signedIn(browser, server, leaver))
+    await theirs.getByRole('button', { name: 'Account' }).waitFor()
+
+    const page = await openPage(await signedIn(browser, server, admin))
+    await openAdministration(page)
+    page.once('dialog', (dialog) => void dialog.accept())
+    await personRow(page, leaver).getByRole('button', { name: `Deactivate ${leaver.username}` }).click()
+    await personRow(page, leaver).getByText('Deactivated', { exact: true }).waitFor()
+
+    await theirs.getByRole('heading', { name: 'Sign in to chat' }).waitFor()
+    expect(await signInStatus(server, leaver.username, PASSWORD)).toBe(401)
+
+    await personRow(page, leaver).getByRole('button', { name: `Reactivate ${leaver.username}` }).click()
+    await personRow(page, leaver).getByText('Active', { exact: true }).waitFor()
+    expect(await signInStatus(server, leaver.username, PASSWORD)).toBe(200)
+    await theirs.context().close()
+    await page.context().close()
+  })
+
+  it('makes a reset link to copy; opening it sets a new password and signs in', async () => {
+    const forgetful = await register(server, 'forgetful', 'Forgetful')
+    const context = await signedIn(browser, server, admin)
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'])
+    const page = await openPage(context)
+    await openAdministration(page)
+    await personRow(page, forgetful).getByRole('button', { name: `Reset password ${forgetful.username}` }).click()
+    const link = personRow(page, forgetful).getByRole('textbox', { name: `Reset link for ${forgetful.username}` })
+    const url = await link.inputValue()
+    expect(url).toStartWith(`${server.url}/reset#`)
+    await personRow(page, forgetful).getByRole('button', { name: 'Copy link' }).click()
+    await personRow(page, forgetful).getByText('Copied').waitFor()
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(url)
+    await shoot(page, 'admin-page')
+
+    const theirs = await (await newContext(browser, server)).newPage()
+    await theirs.goto(url)
+    await theirs.getByRole('heading', { name: 'Set a new password' }).waitFor()
+    await shoot(theirs, 'reset-page')
+    await theirs.getByLabel('New password').fill(NEW_PASSWORD)
+    await theirs.getByRole('button', { name: 'Set password' }).click()
+    await theirs.getByRole('button', { name: 'Account' }).waitFor()
+    expect(new URL(theirs.url()).pathname).toBe('/')
+    expect(await signInStatus(server, forgetful.username, NEW_PASSWORD)).toBe(200)
+    expect(await signInStatus(server, forgetful.username, PASSWORD)).toBe(401)
+
+    // The link is used up: opened again, it is refused with the server's words.
+    const again = await (await newContext(browser, server)).newPage()
+    await again.goto(url)
+    await again.getByLabel('New password').fill('yet another password')
+    await again.getByRole('button', { name: 'Set password' }).click()
+    await again.getByRole('alert').filter({ hasText: /./ }).waitFor()
+    expect(await signInStatus(server, forgetful.username, NEW_PASSWORD)).toBe(200)
+    await Promise.all([theirs.context().close(), again.context().close(), context.close()])
+  })
+
+  it('creates an invite with expiry and uses; the link signs a new person up; revoking ends one', async () => {
+    const page = await openPage(await signedIn(browser, server, admin))
+    await openAdministration(page)
+    const invites = page.getByRole('list', { name: 'Invites' })
+    await page.getByLabel('Expires after').selectOption({ label: '1 day' })
+    await page.getByLabel('Uses').fill('1')
+    await page.getByRole('button', { name: 'Create invite' }).click()
+    const row = invites.getByRole('listitem').filter({ hasText: '0 of 1 used' })
+    const url = await row.getByRole('textbox', { name: 'Invite link' }).inputValue()
+    expect(url).toStartWith(`${server.url}/join#`)
+    const token = url.split('#')[1]!
+    const expires = Date.parse((await call<{ token: string; expiresAt: string }[]>(server, 'GET', '/api/admin/invites', admin.token)).find((invite) => invite.token === token)!.expiresAt)
+    expect(Math.abs(expires - Date.now() - 24 * 3600_000)).toBeLessThan(60_000)
+
+    const newcomer = uniqueName('newbie')
+    const theirs = await (await newContext(browser, server)).newPage()
+    await theirs.goto(url)
+    await theirs.getByRole('heading', { name: 'Join the chat' }).waitFor()
+    await shoot(theirs, 'join-page')
+    await theirs.getByLabel('Username').fill(newcomer)
+    await theirs.getByLabel('Display name (optional)').fill('New Person')
+    await theirs.getByLabel('Password').fill(PASSWORD)
+    await theirs.getByRole('button', { name: 'Create account' }).click()
+    await theirs.getByRole('button', { name: 'Account' }).waitFor()
+    expect(await theirs.locator('.sidebar__me strong').textContent()).toBe('New Person')
+    expect(await signInStatus(server, newcomer, PASSWORD)).toBe(200)
+
+    // Used up: no longer live. A second invite is revoked from the page.
+    await page.reload()
+    await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor()
+    await page.getByRole('list', { name: 'People' }).getByRole('listitem', { name: newcomer, exact: true }).waitFor()
+    await page.locator(`[data-invite="${token}"]`).waitFor({ state: 'detached' })
+    await page.getByRole('button', { name: 'Create invite' }).click()
+    const second = invites.getByRole('listitem').filter({ hasText: '0 used · no limit' }).first()
+    const doomed = await second.getByRole('textbox', { name: 'Invite link' }).inputValue()
+    await second.getByRole('button', { name: 'Revoke' }).click()
+    await page.locator(`[data-invite="${doomed.split('#')[1]}"]`).waitFor({ state: 'detached' })
+    const refused = await fetch(server.url + '/api/auth/register', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username: uniqueName('late'), password: PASSWORD, inviteToken: doomed.split('#')[1] }),
+    })
+    // Registration is open on this server, so a dead invite is refused outright rather than ignored.
+    expect(refused.status).toBe(403)
+    await Promise.all([theirs.context().close(), page.context().close()])
+  })
+
+  it('creates a bot: its token shown once, and its webhook URL listed', async () => {
+    const page = await openPage(await signedIn(browser, server, admin))
+    await openAdministration(page)
+    const name = uniqueName('deploybot')
+    await page.getByLabel('Bot username').fill(name)
+    await page.getByLabel('Webhook URL (optional)').fill('https://ci.example.com/hook')
+    await page.getByRole('button', { name: 'Create bot' }).click()
+    const token = await page.getByRole('textbox', { name: 'New bot token' }).inputValue()
+    const me = await call<{ user: { username: string; role: string } }>(server, 'GET', '/api/auth/me', token)
+    expect(me.user).toMatchObject({ username: name, role: 'bot' })
+    const row = page.getByRole('list', { name: 'Bots' }).getByRole('listitem', { name: name, exact: true })
+    await row.waitFor()
+    await page.getByRole('region', { name: 'Bots' }).screenshot({ path: join(ARTIFACTS, 'admin-bots.png') })
+    page.once('dialog', (dialog) => void dialog.accept())
+    await row.getByRole('button', { name: `Remove ${name}` }).click()
+    await row.getByText('Removed').waitFor()
+    expect((await fetch(server.url + '/api/auth/me', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401)
+    await page.context().close()
+  })
+
+  it('account dialog: display name, password, and access tokens created once, listed and revoked', async () => {
+    const person = await register(server, 'tinker', 'Tinker')
+    const other = await openPage(await signedIn(browser, server, person))
+    const page = await openPage(await signedIn(browser, server, person))
+    await page.getByRole('button', { name: 'Account' }).click()
+    const dialog = page.getByRole('dialog', { name: 'Account' })
+
+    await dialog.getByLabel('Display name').fill('Tinker Tailor')
+    await dialog.getByRole('button', { name: 'Save name' }).click()
+    await dialog.getByText('Saved').waitFor()
+    expect(await page.locator('.sidebar__me strong').textContent()).toBe('Tinker Tailor')
+
+    await dialog.getByLabel('Token name').fill('deploy script')
+    await dialog.getByLabel('Expires').selectOption({ label: '30 days' })
+    await dialog.getByRole('button', { name: 'Create token' }).click()
+    const token = await dialog.getByRole('textbox', { name: 'New access token' }).inputValue()
+    expect((await call<{ user: { displayName: string } }>(server, 'GET', '/api/auth/me', token)).user.displayName).toBe('Tinker Tailor')
+    await dialog.getByRole('list', { name: 'Your access tokens' }).getByText('deploy script').waitFor()
+    await shoot(page, 'account-dialog')
+
+    page.once('dialog', (confirm) => void confirm.accept())
+    await dialog.getByRole('button', { name: 'Revoke deploy script' }).click()
+    await dialog.getByText('No tokens yet.').waitFor()
+    expect((await fetch(server.url + '/api/auth/me', { headers: { Authorization: `Bearer ${token}` } })).status).toBe(401)
+
+    await dialog.getByLabel('Current password').fill('not my password')
+    await dialog.getByLabel('New password').fill(NEW_PASSWORD)
+    await dialog.getByRole('button', { name: 'Change password' }).click()
+    await dialog.getByRole('alert').filter({ hasText: /./ }).waitFor()
+    await dialog.getByLabel('Current password').fill(PASSWORD)
+    await dialog.getByRole('button', { name: 'Change password' }).click()
+    await dialog.getByText('Password changed').waitFor()
+    expect(await signInStatus(server, person.username, NEW_PASSWORD)).toBe(200)
+    // The other session ends; this one stays.
+    await other.getByRole('heading', { name: 'Sign in to chat' }).waitFor()
+    await dialog.getByRole('button', { name: 'Close' }).click()
+    await page.reload()
+    await page.getByRole('button', { name: 'Account' }).waitFor()
+    await Promise.all([other.context().close(), page.context().close()])
+  })
+})
