@@ -167,7 +167,8 @@ export const MIGRATIONS: readonly string[] = [
   // its cascade) changes the index inside its own transaction. `unicode61 remove_diacritics 2`:
   // case and Latin accents folded, a run of letters of any script one token (`채팅방에서`).
   // `room` holds the room id as a token, so a search in a few rooms is an intersection inside
-  // the index instead of a walk through every room's hits.
+  // the index instead of a walk through every room's hits. `detail = column`: no positions (a
+  // query is single words, never phrases), so doclists are smaller and faster to read.
   // An existing database is not indexed here: 1,000,000 messages take ~4 s of CPU (more under
   // load), too long to hold start-up and the write lock. Rows below `search_backlog.below_id`
   // are still to be indexed; a background job (src/modules/search/backfill.ts) indexes them in
@@ -175,7 +176,8 @@ export const MIGRATIONS: readonly string[] = [
   // job reads as they are when it reaches them, so no row is ever indexed twice.
   `
   CREATE VIRTUAL TABLE message_search USING fts5(
-    content, room, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+    content, room, content = '', contentless_delete = 1, detail = column,
+    tokenize = 'unicode61 remove_diacritics 2'
   );
   -- Every (term, message) of the index, read lazily in term order: how a query word's prefix
   -- becomes the few exact terms that start with it (src/store/sqlite/search.ts).

@@ -52,7 +52,6 @@ export function createAdminService({ store, auth, now = Date.now }: { store: Sto
     setRole,
     setDeactivated,
     findUserByUsername: (username: string) => store.findUserByUsername(username.trim().toLowerCase()),
-    getUser: existing,
 
     /** Every user by id (deactivated ones too), optionally by a prefix of username or display name. */
     listUsers(query: { q?: string; limit?: number; afterId?: number }) {

@@ -3,7 +3,7 @@ import { codePoints, isBlank } from '../common/text'
 
 /** The account fields' rules, shared by registration, the account routes, admins and the CLI. */
 
-export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
+const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/
 
 /** Usernames are case-insensitive: stored lower-case. */
 export function checkUsername(raw: string): string {

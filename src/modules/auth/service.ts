@@ -8,8 +8,6 @@ import { createHashGate, defaultHashGateOptions } from './hash-gate'
 import { checkDisplayName, checkPassword, checkUsername, hashToken, newToken } from './rules'
 import { createSessionCache } from './session-cache'
 
-export { USERNAME_PATTERN } from './rules'
-
 const DAY_MS = 86_400_000
 /** Login attempts per username per minute (a burst of this many, then one every 6 s). */
 const LOGIN_ATTEMPTS_PER_MINUTE = 10

@@ -48,7 +48,8 @@ export function createUserStore(db: Database, parts: { sessions: SessionWriter; 
   )
   const setName = q<UserRecord>(`UPDATE users SET display_name = ? WHERE id = ? ${RETURNING_USER}`)
   const setRole = q<UserRecord>(
-    `UPDATE users SET role = ?2 WHERE id = ?1 AND role != 'bot' AND (?2 = 'admin' OR role != 'admin' OR ${ANOTHER_ADMIN}) ${RETURNING_USER}`,
+    `UPDATE users SET role = ?2 WHERE id = ?1 AND role != 'bot'
+     AND (?2 = 'admin' OR role != 'admin' OR deactivated_at IS NOT NULL OR ${ANOTHER_ADMIN}) ${RETURNING_USER}`,
   )
   const deactivate = q<UserRecord>(
     `UPDATE users SET deactivated_at = coalesce(deactivated_at, ?2)
@@ -93,7 +94,8 @@ export function createUserStore(db: Database, parts: { sessions: SessionWriter; 
   })
   const setRoleTx = db.transaction((userId: number, role: string, now: number) => {
     const user = returning(setRole, userId, role)
-    if (!user) return userById.get(userId)?.role === 'member' || userById.get(userId)?.role === 'admin' ? ('last-admin' as const) : ('missing' as const)
+    // No row changed: no such user, a bot (whose role stays), or the last active admin.
+    if (!user) return userById.get(userId)?.role === 'admin' ? ('last-admin' as const) : ('missing' as const)
     parts.revocations.record(userId, null, now)
     return user
   })
