@@ -65,6 +65,18 @@ describe('matching', () => {
     expect(await hits(bob, '日本', { roomId })).toEqual([japanese!])
   })
 
+  it('answers for words of any script, marks and symbols included', async () => {
+    const texts = ['हिन्दी में संदेश', 'ภาษาไทยข้อความ', 'مَرْحَبًا بالعالم', 'emoji 👍🏽 family 👨‍👩‍👧', 'Ǆemal ﬁnance ǅ', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math', 'ｆｕｌｌｗｉｄｔｈ']
+    const { roomId, ids } = await roomWith(...texts)
+    for (const [i, text] of texts.entries()) {
+      for (const word of text.split(' ')) {
+        const res = await search(bob, { q: word, roomId })
+        expect({ word, status: res.status }).toEqual({ word, status: 200 })
+      }
+      expect(await hits(bob, text, { roomId })).toContain(ids[i]!)
+    }
+  })
+
   it('matches the start of a word, never its middle', async () => {
     const { roomId, ids: [deployment, redeploy] } = await roomWith('the deployment went fine', 'redeploy tomorrow')
     expect(await hits(bob, 'deploy', { roomId })).toEqual([deployment!])

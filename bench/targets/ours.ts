@@ -53,6 +53,10 @@ export const ours: Target = {
         room.run(id, `room ${id}`, now)
         member.run(id, now)
       }
+      // Seeded messages are left to the search index's backlog (its triggers skip them) and
+      // indexed in one pass below, as an upgraded database's are: ~4 s of CPU for 1,000,000,
+      // against ~20 s one trigger at a time.
+      db.run(`UPDATE search_backlog SET below_id = ${shape.messages + 1}`)
       for (let k = 1; k <= shape.messages; k++) {
         const args = [k, seededRoom(k, shape), seededContent(k), seededTime(k, shape, now)] as const
         if (k % 10 !== 0 || k <= shape.rooms) {
@@ -62,6 +66,8 @@ export const ours: Target = {
         reply.run(...args, k - shape.rooms)
         reaction.run(k)
       }
+      db.run(`INSERT INTO message_search (rowid, content, room) SELECT id, content, room_id FROM messages WHERE message_type = 'MESSAGE'`)
+      db.run('UPDATE search_backlog SET below_id = 1')
     })()
     db.close()
   },

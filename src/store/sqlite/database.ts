@@ -21,6 +21,10 @@ export function openDatabase(path: string): Database {
   switchToWal(db)
   db.run('PRAGMA synchronous = NORMAL')
   db.run('PRAGMA foreign_keys = ON')
+  // 32 MiB of page cache (the default is 2 MiB), filled only as pages are read: a search seeks
+  // past a common word's doclist (~2 MB per 1,000,000 messages), ~4x slower when it is re-read
+  // from the OS on every query.
+  db.run('PRAGMA cache_size = -32768')
   // The schema version is read and brought up to date under one write lock: instances starting
   // together take turns, and each sees what the one before it applied (its steps become
   // savepoints inside this transaction).
