@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { call, openStream, tempDir, within } from './helpers'
 import { runCli, type CliRun } from './support/cli'
+import { findRedisServer, startRedis } from './support/redis-server'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const PUBLIC_URL = 'https://chat.example.org'
@@ -17,7 +18,7 @@ let db: string[]
 
 beforeAll(async () => {
   // Registration closed: the command line and invites are the only ways in.
-  server = await spawnServer({ env: { ALLOW_REGISTRATION: 'false', PUBLIC_URL } })
+  server = await spawnServer({ env: { ALLOW_REGISTRATION: 'false', PUBLIC_URL, RATE_LIMIT_MESSAGES_PER_MINUTE: '0' } })
   db = ['--database-path', server.dbPath]
 })
 afterAll(() => server?.stop())
@@ -216,6 +217,14 @@ describe('every command', () => {
     expect(succeeded(await runCli(['users', 'add', 'root', '--database-path', fresh]))).toMatch(/^created root \(id 1, admin\)/)
   })
 
+  it('prints names that hold control characters or bidi overrides as escapes, one line each', async () => {
+    succeeded(await cli(['users', 'add', 'eve', '--display-name', 'Eve\u001b[2J\nroot\u202e']))
+    const run = await cli(['users', 'list'])
+    expect(run.code).toBe(0)
+    expect(run.lines.filter((line) => line.includes('eve'))).toEqual([expect.stringMatching(/ Eve\\u001b\[2J\\u000aroot\\u202e$/)])
+    expect(run.stdout).not.toContain('\u001b')
+  })
+
   it('names the commands of a group, and refuses a group without one', async () => {
     const help = await runCli(['users', '--help'])
     expect(help.code).toBe(0)
@@ -243,13 +252,14 @@ describe('every command', () => {
 
 describe('the commands and the server at once', () => {
   it('work while the server is busy writing', async () => {
-    const alice = await login('alice', 'alices-new-password')
-    const room = await call(server.url, '/api/chat/rooms', { token: alice.body.token, body: { name: 'busy' } })
+    succeeded(await cli(['users', 'add', 'writer', '--password-stdin'], 'writers-password\n'))
+    const writer = await login('writer', 'writers-password')
+    const room = await call(server.url, '/api/chat/rooms', { token: writer.body.token, body: { name: 'busy' } })
     let posting = true
     let posted = 0
     const poster = (async () => {
       while (posting) {
-        const res = await call(server.url, `/api/chat/rooms/${room.body.id}/messages`, { token: alice.body.token, body: { content: 'busy' } })
+        const res = await call(server.url, `/api/chat/rooms/${room.body.id}/messages`, { token: writer.body.token, body: { content: 'busy' } })
         expect(res.status).toBe(201)
         posted++
       }
@@ -263,4 +273,34 @@ describe('the commands and the server at once', () => {
     }
     expect(posted).toBeGreaterThan(0)
   })
+})
+
+describe.skipIf(!findRedisServer())('the commands and several instances (Redis)', () => {
+  it("end a deactivated user's streams on every instance within a second", async () => {
+    const redis = await startRedis()
+    const first = await spawnServer({ env: { REDIS_URL: redis.url } })
+    const second = await spawnServer({ dbPath: first.dbPath, env: { REDIS_URL: redis.url } })
+    try {
+      const args = ['--database-path', first.dbPath]
+      // The command line talks to no Redis: with the servers' environment, it still only writes the database.
+      const env = { REDIS_URL: redis.url }
+      succeeded(await runCli(['users', 'add', 'root', ...args], { env }))
+      succeeded(await runCli(['users', 'add', 'frank', '--password-stdin', ...args], { env, stdin: 'franks-password\n' }))
+      const signIn = (s: ServerProcess) => call(s.url, '/api/auth/login', { body: { username: 'frank', password: 'franks-password' } })
+      const streams = [
+        await openStream(first.url, '/api/chat/stream', (await signIn(first)).body.token),
+        await openStream(second.url, '/api/chat/stream', (await signIn(second)).body.token),
+      ]
+      try {
+        succeeded(await runCli(['users', 'deactivate', 'frank', ...args], { env }))
+        await Promise.all(streams.map((stream) => stream.ended(1500)))
+      } finally {
+        for (const stream of streams) stream.close()
+      }
+      expect((await signIn(second)).status).toBe(401)
+    } finally {
+      await Promise.allSettled([first.stop(), second.stop()])
+      await redis.stop()
+    }
+  }, 60_000)
 })

@@ -166,9 +166,9 @@ export const backupCommand: CommandSpec = {
   ],
   async run({ args, config }) {
     const result = await takeBackup({ databasePath: config.databasePath, filesRoot: filesFolder(config), target: args.FILE! })
-    const missing = result.missingFiles ? `; ${result.missingFiles} referenced files were already missing from ${filesFolder(config)}` : ''
+    const missing = result.missingFiles ? `; ${result.missingFiles} referenced file(s) were already missing from ${filesFolder(config)}` : ''
     return [
-      `backup written: ${result.target} (${mib(result.databaseBytes)}) and ${result.filesTarget}/ (${result.files} files, ${mib(result.fileBytes)}) in ${(result.ms / 1000).toFixed(1)} s${missing}`,
+      `backup written: ${result.target} (${mib(result.databaseBytes)}) and ${result.filesTarget}/ (${result.files} file${result.files === 1 ? '' : 's'}, ${mib(result.fileBytes)}) in ${(result.ms / 1000).toFixed(1)} s${missing}`,
     ]
   },
 }

@@ -8,6 +8,12 @@ import { CliError, type CommandSpec } from './command'
 const ACCOUNT_SETTINGS = ['databasePath']
 const PAGE = 200
 
+/**
+ * A name as a terminal shows it safely: control characters (escape sequences, line breaks) and
+ * bidi overrides written as \u escapes, so no display name can rewrite the admin's screen.
+ */
+const printable = (text: string) => text.replace(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
 const status = (user: UserRecord) => (user.deactivatedAt === null ? 'active' : 'deactivated')
 const described = (user: UserRecord) => `${user.username} (id ${user.id}, ${user.role})`
 
@@ -30,7 +36,7 @@ const list: CommandSpec = {
         if (page.length < PAGE) return all
       }
     })
-    const rows = [['id', 'username', 'role', 'status', 'display name'], ...users.map((u) => [String(u.id), u.username, u.role, status(u), u.displayName])]
+    const rows = [['id', 'username', 'role', 'status', 'display name'], ...users.map((u) => [String(u.id), u.username, u.role, status(u), printable(u.displayName)])]
     const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)))
     return rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '))
   },
