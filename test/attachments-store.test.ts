@@ -28,11 +28,20 @@ export function runFileStoreContract(name: string, makeStore: () => Promise<{ st
     const user = async (): Promise<UserRecord> => (await store.createUser({ username: `user${++users}`, displayName: 'U', passwordHash: 'x', now: now() }))!
     const room = (owner: UserRecord, others: UserRecord[] = []): Promise<RoomRecord> =>
       store.createRoom({ name: 'r', visibility: 'private', ownerId: owner.id, participantIds: others.map((u) => u.id), now: now() })
-    const upload = (roomId: number, uploader: UserRecord, at = now()): Promise<FileRecord> =>
+    const tryUpload = (roomId: number, uploader: UserRecord, at = now()) =>
       store.createFile({ roomId, uploaderId: uploader.id, name: 'a.png', contentType: 'image/png', size: 10, width: 3, height: 2, storageKey: (++keys).toString(16).padStart(32, '0'), createdAt: at })
+    const upload = async (roomId: number, uploader: UserRecord, at = now()): Promise<FileRecord> => (await tryUpload(roomId, uploader, at))!
     const post = (roomId: number, sender: UserRecord, attachmentIds: number[], clientMessageId: string | null = null) =>
       store.postMessage({ roomId, senderId: sender.id, content: '', clientMessageId, replyToId: null, mentions: [], attachmentIds, now: now() })
     const asAttachment = ({ id, name, contentType, size, width, height }: FileRecord) => ({ id, name, contentType, size, width, height })
+
+    it('records no upload for a room the uploader is not in (any more)', async () => {
+      const [alice, bob] = [await user(), await user()]
+      const r = await room(alice)
+      expect(await tryUpload(r.id, bob)).toBeNull()
+      await store.deleteRoom(r.id)
+      expect(await tryUpload(r.id, alice)).toBeNull()
+    })
 
     it('a post takes the files in the order given, and every read of the message carries them', async () => {
       const [alice, bob] = [await user(), await user()]

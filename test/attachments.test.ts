@@ -248,6 +248,26 @@ describe('limits and failures leave nothing on disk', () => {
   })
 })
 
+describe('a room gone while its upload streams in', () => {
+  it('answers 404 (not 500) and keeps nothing', async () => {
+    const room = await createRoom(url, alice)
+    const before = filesOnDisk()
+    const content = Buffer.alloc(32 * 1024, 7)
+    const form = multipart('late.bin', content)
+    const head = uploadHead(room.id, alice.token, form.type, `content-length: ${form.body.length}\r\nconnection: close\r\n`)
+    const reply = await raw(head, async (socket) => {
+      socket.write(Buffer.concat([form.head, content.subarray(0, 1024)]))
+      await eventually(async () => incoming().length > 0, 5000, 'the upload under way on disk')
+      expect((await call(url, `/api/chat/rooms/${room.id}`, { method: 'DELETE', token: alice.token })).status).toBe(204)
+      socket.write(Buffer.concat([content.subarray(1024), form.tail]))
+    })
+    expect(reply.status).toBe(404)
+    expect(JSON.parse(reply.body).error.code).toBe('not_found')
+    await eventually(async () => incoming().length === 0, 5000, 'the received file removed')
+    expect(filesOnDisk()).toEqual(before)
+  })
+})
+
 describe('file names', () => {
   const cases: [string, string][] = [
     ['../../etc/passwd', '....etcpasswd'],

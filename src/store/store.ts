@@ -318,8 +318,11 @@ export interface Store {
   markRead(roomId: number, userId: number, messageId: number): Promise<boolean>
 
   // files
-  /** Records an upload whose bytes are already on disk under storageKey. */
-  createFile(input: Omit<FileRecord, 'id' | 'messageId'>): Promise<FileRecord>
+  /**
+   * Records an upload whose bytes are already on disk under storageKey; null when the uploader
+   * is no longer a participant of the room (it was deleted or left while the body streamed).
+   */
+  createFile(input: Omit<FileRecord, 'id' | 'messageId'>): Promise<FileRecord | null>
   getFile(id: number): Promise<FileRecord | null>
   /** Deletes the uploads created before `before` that no message took; how many went. */
   deleteUnattachedFiles(before: number): Promise<number>

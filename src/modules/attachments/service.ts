@@ -61,6 +61,8 @@ export function createAttachmentService({ store, rooms, storage, maxUploadBytes,
           storageKey,
           createdAt: now(),
         })
+        // The room went, or the caller left it, while the body streamed in.
+        if (!file) throw notFound('room')
         return toAttachment(file)
       } catch (error) {
         await (storageKey === undefined ? storage.discard(received.path) : storage.remove(storageKey))

@@ -32,7 +32,8 @@ export function createFileStore(db: Database): FileStore & { writer: FileWriter 
   const q = <T>(sql: string) => statement<T>(db, sql)
   const insertFile = q<FileRecord>(
     `INSERT INTO files (room_id, uploader_id, name, content_type, size, width, height, storage_key, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${FILE}`,
+     SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM participants WHERE room_id = ?1 AND user_id = ?2)
+     RETURNING ${FILE}`,
   )
   const fileById = q<FileRecord>(`SELECT ${FILE} FROM files WHERE id = ?`)
   const unattachedOf = q<FileRecord>(
@@ -55,7 +56,7 @@ export function createFileStore(db: Database): FileStore & { writer: FileWriter 
       attach: (messageId, ids) => void attach.run(messageId, JSON.stringify(ids)),
     },
     async createFile(f) {
-      return retryBusy(() => returning(insertFile, f.roomId, f.uploaderId, f.name, f.contentType, f.size, f.width, f.height, f.storageKey, f.createdAt)!)
+      return retryBusy(() => returning(insertFile, f.roomId, f.uploaderId, f.name, f.contentType, f.size, f.width, f.height, f.storageKey, f.createdAt))
     },
     async getFile(id) {
       return fileById.get(id)
