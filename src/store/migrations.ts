@@ -262,6 +262,69 @@ export const MIGRATIONS: readonly string[] = [
     at INTEGER NOT NULL
   );
   `,
+  // 7: integrations. `outgoing` is the delivery queue of webhook calls and pushes (one row per
+  // call: one bot, or one push subscription, for one message). The trigger fills it inside the
+  // INSERT of the message, so a message and the calls it causes commit together or not at all,
+  // whichever code path stores it. `due_at` is when the row may be taken: a claim moves it past
+  // a lease (src/delivery/queue.ts), a failure to the next retry, so one index serves new,
+  // retried and abandoned (lease run out) calls alike. Who is away is judged at send time.
+  // The VAPID key pair (one for every instance) lives in `server_keys`; a bot's webhook secret
+  // is kept readable on its user row (the server signs with it).
+  `
+  ALTER TABLE users ADD COLUMN webhook_secret TEXT;
+
+  CREATE TABLE server_keys (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE push_subscriptions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    endpoint TEXT NOT NULL UNIQUE,
+    p256dh TEXT NOT NULL,
+    auth TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);
+
+  CREATE TABLE outgoing (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL CHECK (kind IN ('webhook', 'push')),
+    -- webhook: the bot's user id; push: the subscription's id
+    target_id INTEGER NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    room_id INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    -- tries started; also the claim's fence (a stale worker's outcome names an older try)
+    attempts INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX outgoing_due ON outgoing (due_at);
+  CREATE INDEX outgoing_message ON outgoing (message_id);
+
+  CREATE TRIGGER outgoing_webhooks AFTER INSERT ON messages WHEN NEW.message_type = 'MESSAGE' BEGIN
+    INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+    SELECT 'webhook', u.id, NEW.id, NEW.room_id, NEW.created_at, NEW.created_at FROM users u
+    WHERE u.id IN (
+        SELECT value FROM json_each(coalesce(NEW.mentions, '[]'))
+        UNION SELECT p.user_id FROM participants p JOIN rooms r ON r.id = p.room_id
+        WHERE p.room_id = NEW.room_id AND r.type = 'direct')
+      AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id != NEW.sender_id;
+  END;
+  -- level 'all', or 'mentions' and mentioned (the defaults: direct 'all', group 'mentions')
+  CREATE TRIGGER outgoing_pushes AFTER INSERT ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND EXISTS (SELECT 1 FROM push_subscriptions) BEGIN
+    INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+    SELECT 'push', s.id, NEW.id, NEW.room_id, NEW.created_at, NEW.created_at
+    FROM participants p JOIN rooms r ON r.id = p.room_id JOIN push_subscriptions s ON s.user_id = p.user_id
+    WHERE p.room_id = NEW.room_id AND p.user_id != NEW.sender_id
+      AND CASE coalesce(p.notification_level, CASE r.type WHEN 'direct' THEN 'all' ELSE 'mentions' END)
+        WHEN 'all' THEN 1
+        WHEN 'mentions' THEN p.user_id IN (SELECT value FROM json_each(coalesce(NEW.mentions, '[]')))
+        ELSE 0 END;
+  END;
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

@@ -176,6 +176,30 @@ export interface HistoryQuery {
   limit: number
 }
 
+/**
+ * A pending outgoing call of the delivery queue (src/delivery): a webhook call to one bot, or a
+ * push to one subscription, for one message. Rows are written with the message, by the store.
+ */
+export interface OutgoingCall {
+  id: number
+  kind: 'webhook' | 'push'
+  /** webhook: the bot's user id; push: the subscription's id. */
+  targetId: number
+  messageId: number
+  roomId: number
+  createdAt: number
+  /** Tries started, this one included; an outcome must name it (a stale try is ignored). */
+  attempts: number
+}
+
+export interface PushSubscriptionRecord {
+  id: number
+  userId: number
+  endpoint: string
+  p256dh: string
+  auth: string
+}
+
 export interface Store {
   // users
   /**
@@ -185,8 +209,8 @@ export interface Store {
    * registrations racing for its last use cannot both get in.
    */
   createUser(input: { username: string; displayName: string; passwordHash: string; now: number; role?: 'admin' | 'member'; inviteToken?: string }): Promise<UserRecord | null>
-  /** A bot user and its access token, together; null when the username is taken. */
-  createBot(input: { username: string; displayName: string; webhookUrl: string | null; tokenHash: Uint8Array; now: number }): Promise<UserRecord | null>
+  /** A bot user and its access token (and its webhook's signing secret), together; null when the username is taken. */
+  createBot(input: { username: string; displayName: string; webhookUrl: string | null; webhookSecret?: string | null; tokenHash: Uint8Array; now: number }): Promise<UserRecord | null>
   /** Bots and deactivated users included: the caller decides what they may do. */
   findCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>
   getUser(id: number): Promise<UserRecord | null>
@@ -348,6 +372,31 @@ export interface Store {
    * done: none are left (a new database never has any). Until then older messages do not match.
    */
   indexSearchBacklog(batch: number): Promise<{ indexed: number; done: boolean }>
+
+  // outgoing calls (the delivery queue) and push subscriptions
+  /**
+   * Takes up to `limit` due calls for this worker until `leaseUntil`, oldest due first, at most
+   * `perTarget` per target (`<kind>:<targetId>`) counting the `inFlight` ones it already runs.
+   * A taken call is nobody else's until its lease runs out, on any instance.
+   */
+  claimOutgoing(input: { now: number; leaseUntil: number; limit: number; perTarget: number; inFlight: ReadonlyMap<string, number> }): Promise<OutgoingCall[]>
+  /** Removes the call (sent, or given up), unless a later try took it over. */
+  finishOutgoing(id: number, attempts: number): Promise<void>
+  /** Puts the call back, to be taken again at dueAt, unless a later try took it over. */
+  retryOutgoing(id: number, attempts: number, dueAt: number): Promise<void>
+  /** How many calls wait (taken or not) and when the oldest was made (null: none). */
+  outgoingBacklog(): Promise<{ pending: number; oldestAt: number | null }>
+  /** A bot's webhook: null when it has none or is not an active bot. */
+  webhookOf(botId: number): Promise<{ url: string; secret: string } | null>
+  /** The stored value of a server-wide key, or `value` stored now when there is none yet (the first writer wins). */
+  serverKey(name: string, value: string): Promise<string>
+  /** Saves a subscription for userId (an endpoint someone else had moves to userId). */
+  savePushSubscription(input: { userId: number; endpoint: string; p256dh: string; auth: string; now: number }): Promise<void>
+  /** Removes userId's subscription with that endpoint; false when they have none. */
+  deletePushSubscription(userId: number, endpoint: string): Promise<boolean>
+  getPushSubscription(id: number): Promise<PushSubscriptionRecord | null>
+  /** The push service said it is gone (404/410). */
+  removePushSubscription(id: number): Promise<void>
 
   /** Whether the database answers. */
   ping(): Promise<boolean>

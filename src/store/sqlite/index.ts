@@ -4,6 +4,8 @@ import { createEventStore } from './events'
 import { createFileStore } from './files'
 import { createInviteStore } from './invites'
 import { createMessageStore } from './messages'
+import { createOutgoingStore } from './outgoing'
+import { createPushStore } from './push'
 import { createResetStore } from './resets'
 import { createRevocationStore } from './revocations'
 import { createRoomStore } from './rooms'
@@ -38,6 +40,8 @@ export function createSqliteStore(path: string): Store {
     ...events,
     ...files,
     ...createSearchStore(db),
+    ...createOutgoingStore(db),
+    ...createPushStore(db),
     async ping() {
       try {
         return db.query('SELECT 1 AS ok').get() !== null

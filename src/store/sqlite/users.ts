@@ -71,10 +71,12 @@ export function createUserStore(db: Database, parts: { sessions: SessionWriter; 
       return user
     },
   )
-  const createBotTx = db.transaction((username: string, displayName: string, webhookUrl: string | null, tokenHash: Uint8Array, now: number) => {
+  const setWebhookSecret = q(`UPDATE users SET webhook_secret = ? WHERE id = ?`)
+  const createBotTx = db.transaction((username: string, displayName: string, webhookUrl: string | null, tokenHash: Uint8Array, now: number, webhookSecret: string | null) => {
     // A bot has no password: an empty hash matches none (login also refuses bots outright).
     const user = returning(insertUser, username, displayName, '', now, 'bot', webhookUrl)
     if (user) parts.sessions.create({ userId: user.id, tokenHash, now, expiresAt: null, kind: 'token', name: 'bot' })
+    if (user && webhookSecret !== null) setWebhookSecret.run(webhookSecret, user.id)
     return user
   })
   const deactivateTx = db.transaction((userId: number, now: number) => {
@@ -121,8 +123,8 @@ export function createUserStore(db: Database, parts: { sessions: SessionWriter; 
         throw error
       }
     },
-    async createBot({ username, displayName, webhookUrl, tokenHash, now }) {
-      return retryBusy(() => createBotTx.immediate(username, displayName, webhookUrl, tokenHash, now))
+    async createBot({ username, displayName, webhookUrl, webhookSecret = null, tokenHash, now }) {
+      return retryBusy(() => createBotTx.immediate(username, displayName, webhookUrl, tokenHash, now, webhookSecret))
     },
     async findCredentials(username) {
       const row = credentials.get(username)

@@ -1,0 +1,75 @@
+import type { Database } from 'bun:sqlite'
+import type { OutgoingCall, Store } from '../store'
+import { bounded, retryBusy, statement } from './database'
+
+export type OutgoingStore = Pick<Store, 'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'serverKey'>
+
+const CALL = `id, kind, target_id AS targetId, message_id AS messageId, room_id AS roomId, created_at AS createdAt, attempts`
+
+/**
+ * The delivery queue's rows (written by the triggers of migration 7 with each message). A claim
+ * is one UPDATE guarded by `due_at <= now`: SQLite's single writer runs it alone, so of two
+ * instances claiming together, each row goes to exactly one. Outcomes are fenced by `attempts`:
+ * a worker whose lease ran out (and whose call another worker took over) changes nothing.
+ */
+export function createOutgoingStore(db: Database): OutgoingStore {
+  const q = <T>(sql: string) => statement<T>(db, sql)
+  // Candidates are read first, outside any write lock; the UPDATE's own `due_at <= now` decides.
+  // Targets already at their share are skipped by the scan itself, so a deep backlog of one
+  // slow endpoint costs only the index entries stepped over, never a place in the line.
+  const due = q<{ id: number; target: string }>(
+    `SELECT id, kind || ':' || target_id AS target FROM outgoing
+     WHERE due_at <= ?1 AND (kind || ':' || target_id) NOT IN (SELECT value FROM json_each(?2))
+     ORDER BY due_at LIMIT ?3`,
+  )
+  const claim = q<OutgoingCall>(
+    `UPDATE outgoing SET due_at = ?1, attempts = attempts + 1
+     WHERE id IN (SELECT value FROM json_each(?2)) AND due_at <= ?3 RETURNING ${CALL}`,
+  )
+  const finish = q(`DELETE FROM outgoing WHERE id = ? AND attempts = ?`)
+  const retry = q(`UPDATE outgoing SET due_at = ? WHERE id = ? AND attempts = ?`)
+  const backlog = q<{ pending: number; oldestAt: number | null }>(`SELECT count(*) AS pending, min(created_at) AS oldestAt FROM outgoing`)
+  const webhook = q<{ url: string; secret: string }>(
+    `SELECT webhook_url AS url, webhook_secret AS secret FROM users
+     WHERE id = ? AND role = 'bot' AND deactivated_at IS NULL AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL`,
+  )
+  const insertKey = q(`INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`)
+  const readKey = q<{ value: string }>(`SELECT value FROM server_keys WHERE name = ?`)
+
+  return {
+    async claimOutgoing({ now, leaseUntil, limit, perTarget, inFlight }) {
+      const full = [...inFlight].filter(([, n]) => n >= perTarget).map(([target]) => target)
+      // Read a few times the page, then keep each target within its share.
+      const taken = new Map(inFlight)
+      const ids: number[] = []
+      for (const { id, target } of due.all(now, JSON.stringify(full), bounded(limit * 8))) {
+        const n = taken.get(target) ?? 0
+        if (n >= perTarget) continue
+        taken.set(target, n + 1)
+        ids.push(id)
+        if (ids.length >= limit) break
+      }
+      if (ids.length === 0) return []
+      // The claim's RETURNING is stepped to the end by .all(): its autocommit commits at once.
+      const claimed = await retryBusy(() => claim.all(leaseUntil, JSON.stringify(ids), now))
+      return claimed.sort((a, b) => a.id - b.id)
+    },
+    async finishOutgoing(id, attempts) {
+      await retryBusy(() => finish.run(id, attempts))
+    },
+    async retryOutgoing(id, attempts, dueAt) {
+      await retryBusy(() => retry.run(dueAt, id, attempts))
+    },
+    async outgoingBacklog() {
+      return backlog.get()!
+    },
+    async webhookOf(botId) {
+      return webhook.get(botId)
+    },
+    async serverKey(name, value) {
+      // Two instances starting together: the insert that commits first wins; both read it back.
+      await retryBusy(() => insertKey.run(name, value))
+      return readKey.get(name)!.value
+    },
+  }
+}
