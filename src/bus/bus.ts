@@ -72,5 +72,11 @@ export interface Presence {
   disconnect(userId: number): void
   /** The subset of userIds that have at least one open stream on any instance. */
   online(userIds: number[]): Promise<Set<number>>
+  /**
+   * The subset of userIds that had a stream open on any instance at some moment since `since`
+   * (epoch ms, at most the implementation's `recentMs` ago), open ones included: who is away
+   * for Web Push. Best effort across instances, like `online`.
+   */
+  seenSince(userIds: number[], since: number): Promise<Set<number>>
   close(): Promise<void>
 }

@@ -39,23 +39,30 @@ export function createMemoryBus(onHandlerError: (error: unknown) => void = () =>
   }
 }
 
-/** Presence for one instance: a count of open streams per user. */
+/** Presence for one instance: a count of open streams per user, and when each user's last one closed. */
 export function createMemoryPresence(): Presence {
   const streams = new Map<number, number>()
+  const closedAt = new Map<number, number>()
   return {
     connect(userId) {
       streams.set(userId, (streams.get(userId) ?? 0) + 1)
+      closedAt.delete(userId)
     },
     disconnect(userId) {
       const left = (streams.get(userId) ?? 1) - 1
-      if (left <= 0) streams.delete(userId)
-      else streams.set(userId, left)
+      if (left > 0) return void streams.set(userId, left)
+      streams.delete(userId)
+      closedAt.set(userId, Date.now())
     },
     async online(userIds) {
       return new Set(userIds.filter((id) => streams.has(id)))
     },
+    async seenSince(userIds, since) {
+      return new Set(userIds.filter((id) => streams.has(id) || (closedAt.get(id) ?? -Infinity) >= since))
+    },
     async close() {
       streams.clear()
+      closedAt.clear()
     },
   }
 }

@@ -9,12 +9,19 @@ import { checkRedisUrl, DEFAULT_HEARTBEAT_MS, type Log, noLog, openRedisLink } f
  * `ttlMs`. Expiry compares the writer's clock with the reader's: instances need clocks within
  * a few seconds of each other, which NTP gives.
  *
+ * When a user's last stream on an instance closes, `chat:presence-seen:<userId>` keeps the time
+ * for `recentMs`: what `seenSince` reads besides the live claims (an instance that dies counts
+ * its users as seen until their claims run out).
+ *
  * The local stream counts are the truth for this instance: online() always counts them, falls
  * back to them alone when Redis does not answer in time, and they are announced again after a
  * reconnect.
  */
 
 const KEY_PREFIX = 'chat:presence:'
+const SEEN_PREFIX = 'chat:presence-seen:'
+/** How long a closed stream is remembered: Web Push's "no stream for 60 s". */
+const DEFAULT_RECENT_MS = 60_000
 /** Within the contract's 30 s for a dead instance, with room for one missed refresh. */
 const DEFAULT_TTL_MS = 25_000
 const DEFAULT_REFRESH_MS = 10_000
@@ -32,6 +39,8 @@ export interface RedisPresenceOptions {
   /** How long online() waits for Redis before answering from local knowledge. */
   queryTimeoutMs?: number
   heartbeatMs?: number
+  /** How far back `seenSince` can look. */
+  recentMs?: number
 }
 
 export function createRedisPresence(options: RedisPresenceOptions): Presence {
@@ -42,6 +51,7 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
   const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS
   const refreshMs = options.refreshMs ?? DEFAULT_REFRESH_MS
   const queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS
+  const recentMs = options.recentMs ?? DEFAULT_RECENT_MS
   if (!(refreshMs > 0 && refreshMs < ttlMs)) {
     throw new Error(`createRedisPresence: refreshMs (${refreshMs}) must be positive and below ttlMs (${ttlMs})`)
   }
@@ -95,7 +105,17 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       .catch(() => {})
   }
 
+  /** The user was seen until now (best effort: a lost write only makes them away sooner). */
+  function seen(userIds: Iterable<number>) {
+    if (!redis.ready() || recentMs <= 0) return
+    const pipeline = redis.client.pipeline()
+    const now = Date.now()
+    for (const userId of userIds) pipeline.set(SEEN_PREFIX + userId, now, 'PX', recentMs)
+    pipeline.exec().catch(() => {})
+  }
+
   function release(userId: number) {
+    seen([userId])
     if (!redis.ready()) {
       unannouncedLeaves.add(userId)
       return
@@ -152,9 +172,25 @@ export function createRedisPresence(options: RedisPresenceOptions): Presence {
       return result
     },
 
+    async seenSince(userIds, since) {
+      const result = new Set(userIds.filter((id) => local.has(id)))
+      const remote = [...new Set(userIds.filter((id) => !local.has(id)))]
+      if (remote.length === 0 || !redis.ready()) return result
+      const pipeline = redis.client.pipeline()
+      for (const userId of remote) pipeline.zcount(key(userId), since, '+inf').get(SEEN_PREFIX + userId)
+      const replies = await withinTimeout(pipeline.exec(), queryTimeoutMs)
+      remote.forEach((userId, i) => {
+        const [claimError, claims] = replies?.[2 * i] ?? [null, 0]
+        const [, closedAt] = replies?.[2 * i + 1] ?? [null, null]
+        if ((!claimError && Number(claims) > 0) || Number(closedAt ?? -Infinity) >= since) result.add(userId)
+      })
+      return result
+    },
+
     async close() {
       clearInterval(refresher)
       if (redis.ready() && local.size > 0) {
+        seen(local.keys())
         const pipeline = redis.client.pipeline()
         for (const userId of local.keys()) pipeline.zrem(key(userId), instanceId)
         await withinTimeout(pipeline.exec(), CLOSE_TIMEOUT_MS)
