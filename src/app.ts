@@ -16,6 +16,7 @@ import { docsRoutes } from './modules/docs'
 import { mentionRoutes } from './modules/mentions'
 import { messageRoutes } from './modules/messages'
 import { opsRoutes } from './modules/ops'
+import { pushRoutes } from './modules/push'
 import { roomRoutes } from './modules/rooms'
 import { searchRoutes } from './modules/search'
 import { streamRoutes } from './modules/stream'
@@ -87,6 +88,7 @@ export function createApp(deps: Deps) {
     .use(mentionRoutes({ messages: deps.messages, authPlugin }))
     .use(searchRoutes({ search: deps.search, authPlugin }))
     .use(attachmentRoutes({ attachments: deps.attachments, authPlugin, maxUploadBytes: deps.config.maxUploadBytes }))
+    .use(pushRoutes({ push: deps.push, authPlugin }))
     .use(streamRoutes({ streams: deps.streams, rooms: deps.rooms, authPlugin, maxStreamsPerUser: deps.config.maxStreamsPerUser }))
     .use(webRoutes)
     .all('*', ({ request }) => unmatched.answer(request), { detail: { hide: true } })

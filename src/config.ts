@@ -34,6 +34,18 @@ export interface Config {
   uploadSweepIntervalMs: number
   /** The origin of links the server makes (invites, resets); undefined: the request's own. */
   publicUrl: string | undefined
+  /** Accept http:// push endpoints (tests against a local push service); else https:// only. */
+  pushAllowHttp: boolean
+  /** A user with no stream open on any instance for this long is away: Web Push tells them. */
+  pushAwayMs: number
+  /** How long an outgoing webhook call (or push) may take before it counts as failed. */
+  webhookTimeoutMs: number
+  /** The first retry of a failed call waits this long; each next one twice as long. */
+  deliveryRetryBaseMs: number
+  /** A call still failing this long after its message is given up (chat_outgoing_failed_total). */
+  deliveryGiveUpMs: number
+  /** Outgoing calls in flight at once on this instance. */
+  deliveryConcurrency: number
 }
 
 type Parser<T> = (raw: string) => T | undefined
@@ -82,6 +94,12 @@ export const SETTINGS = [
   setting({ key: 'filesPath', env: 'FILES_PATH', flag: '--files-path', parse: text, expect: 'a folder path', fallback: undefined, help: 'where uploads are kept (unset: a files folder beside the database)' }),
   setting({ key: 'uploadSweepIntervalMs', env: 'UPLOAD_SWEEP_INTERVAL_MS', flag: '--upload-sweep-interval-ms', parse: int(100, 86_400_000), expect: 'an integer 100-86400000', fallback: 3_600_000, help: 'how often uploads left unattached for 24 hours are deleted' }),
   setting({ key: 'publicUrl', env: 'PUBLIC_URL', flag: '--public-url', parse: httpUrl, expect: 'an http:// or https:// URL', fallback: undefined, help: 'origin for links the server makes (invites, password resets); unset: the request origin' }),
+  setting({ key: 'pushAllowHttp', env: 'PUSH_ALLOW_HTTP', flag: '--push-allow-http', parse: bool, expect: 'true or false', fallback: false, help: 'accept http:// push endpoints (tests with a local push service)' }),
+  setting({ key: 'pushAwayMs', env: 'PUSH_AWAY_MS', flag: '--push-away-ms', parse: int(0, 86_400_000), expect: 'an integer 0-86400000', fallback: 60_000, help: 'a user with no open stream for this long gets Web Push' }),
+  setting({ key: 'webhookTimeoutMs', env: 'WEBHOOK_TIMEOUT_MS', flag: '--webhook-timeout-ms', parse: int(100, 600_000), expect: 'an integer 100-600000', fallback: 7_000, help: 'how long a webhook call or push may take' }),
+  setting({ key: 'deliveryRetryBaseMs', env: 'DELIVERY_RETRY_BASE_MS', flag: '--delivery-retry-base-ms', parse: int(10, 3_600_000), expect: 'an integer 10-3600000', fallback: 1_000, help: 'first retry delay of a failed webhook call or push (doubling after)' }),
+  setting({ key: 'deliveryGiveUpMs', env: 'DELIVERY_GIVE_UP_MS', flag: '--delivery-give-up-ms', parse: int(100, 604_800_000), expect: 'an integer 100-604800000', fallback: 3_600_000, help: 'a webhook call or push still failing this long after its message is dropped' }),
+  setting({ key: 'deliveryConcurrency', env: 'DELIVERY_CONCURRENCY', flag: '--delivery-concurrency', parse: int(1, 1_000), expect: 'an integer 1-1000', fallback: 32, help: 'webhook calls and pushes in flight at once per instance' }),
 ]
 
 /** A bad setting: main prints its message as one line and exits non-zero. */

@@ -1,6 +1,9 @@
 import type { Bus, Presence } from './bus/bus'
 import { createMemoryBus, createMemoryPresence } from './bus/memory'
 import type { Config } from './config'
+import { createPushSender, vapidSubject } from './delivery/push'
+import { createDeliveryWorker, type DeliveryWorker } from './delivery/queue'
+import { createWebhookSender } from './delivery/webhook'
 import { filesFolder, createFileStorage } from './files/storage'
 import { createFileReaper, type FileReaper } from './files/sweep'
 import type { Logger } from './log'
@@ -11,6 +14,7 @@ import { createRevocationWatch } from './modules/auth/revocation-watch'
 import { createAuthService, type AuthService } from './modules/auth/service'
 import { createTokenService, type TokenService } from './modules/auth/tokens'
 import { createMessageService, type MessageService } from './modules/messages/service'
+import { createPushService, loadVapidKeys, type PushService } from './modules/push/service'
 import { createRoomService, type RoomService } from './modules/rooms/service'
 import { startSearchBackfill } from './modules/search/backfill'
 import { createSearchService, type SearchService } from './modules/search/service'
@@ -34,6 +38,9 @@ export interface Deps {
   messages: MessageService
   attachments: AttachmentService
   search: SearchService
+  push: PushService
+  /** Sends the webhook calls and pushes of the queue in the store. */
+  delivery: DeliveryWorker
   /** Keeps the files on disk in step with the database (purge after deletions, the orphan sweep). */
   files: FileReaper
   streams: StreamHub
@@ -69,6 +76,21 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   files.start(config.uploadSweepIntervalMs)
   const search = createSearchService({ store, rooms })
   const searchBackfill = startSearchBackfill({ store, log })
+  const vapidKeys = await loadVapidKeys(store)
+  const push = createPushService({ store, keys: vapidKeys, allowHttp: config.pushAllowHttp })
+  const delivery = createDeliveryWorker({
+    store,
+    senders: {
+      webhook: createWebhookSender({ store, messages, presence, log }),
+      push: createPushSender({ store, presence, keys: vapidKeys, subject: vapidSubject(config.publicUrl), awayMs: config.pushAwayMs }),
+    },
+    metrics,
+    log,
+    concurrency: config.deliveryConcurrency,
+    timeoutMs: config.webhookTimeoutMs,
+    retryBaseMs: config.deliveryRetryBaseMs,
+    giveUpMs: config.deliveryGiveUpMs,
+  })
   const streams = await createStreamHub({
     store,
     bus,
@@ -105,6 +127,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     messages,
     attachments,
     search,
+    push,
+    delivery,
     files,
     streams,
     async close() {
@@ -112,6 +136,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
       revocations.stop()
       files.stop()
       searchBackfill.stop()
+      await delivery.stop()
       await Promise.allSettled([bus.close(), presence.close()])
       store.close()
     },
@@ -130,7 +155,7 @@ async function createMessaging(config: Config, log: Logger): Promise<{ bus: Bus;
   const redisLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => log[level](msg, fields)
   return {
     bus: createRedisBus({ url: config.redisUrl, instanceId, log: redisLog }),
-    presence: createRedisPresence({ url: config.redisUrl, instanceId, log: redisLog }),
+    presence: createRedisPresence({ url: config.redisUrl, instanceId, log: redisLog, recentMs: config.pushAwayMs }),
   }
 }
 

@@ -54,6 +54,9 @@ export class Gauge implements Metric {
   dec(by = 1) {
     this.value -= by
   }
+  set(value: number) {
+    this.value = value
+  }
   get() {
     return this.value
   }
@@ -98,6 +101,13 @@ export function createMetrics() {
     streamsCut: new Counter('chat_streams_cut_total', 'streams disconnected for falling too far behind'),
     httpRequests: new Counter('http_requests_total', 'HTTP requests by method, route and status'),
     httpDuration: new Histogram('http_request_duration_seconds', 'HTTP request duration by method and route', LATENCY_BUCKETS),
+    // The delivery queue (webhook calls and pushes); the gauges are the whole queue's, as last read.
+    outgoingPending: new Gauge('chat_outgoing_pending', 'webhook calls and pushes waiting in the queue (all instances)'),
+    outgoingOldestAge: new Gauge('chat_outgoing_oldest_pending_seconds', 'age of the oldest waiting webhook call or push'),
+    outgoingSent: new Counter('chat_outgoing_sent_total', 'webhook calls and pushes answered 2xx, by kind'),
+    outgoingRetried: new Counter('chat_outgoing_retried_total', 'failed tries put back for a retry, by kind'),
+    outgoingFailed: new Counter('chat_outgoing_failed_total', 'calls given up, by kind and reason (rejected: a final 4xx; expired: still failing after DELIVERY_GIVE_UP_MS)'),
+    outgoingSkipped: new Counter('chat_outgoing_skipped_total', 'calls not made, by kind and reason (present: the user was not away; gone: its bot, subscription or message is gone)'),
   }
   return {
     ...metrics,

@@ -104,9 +104,9 @@ export function adminRoutes({ admin, authPlugin, presence, publicUrl, trustProxy
     .post(
       '/bots',
       async ({ body, set }) => {
-        const { user, token } = await admin.createBot(body)
+        const { user, token, webhookSecret } = await admin.createBot(body)
         set.status = 201
-        return { user: await one(user), token }
+        return { user: await one(user), token, webhookSecret }
       },
       {
         admin: true,

@@ -47,6 +47,7 @@ export const CreateBotBody = t.Object({
 export const BotResponse = t.Object({
   user: User,
   token: t.String({ description: "the bot's bearer token, shown only in this answer" }),
+  webhookSecret: t.Union([t.String(), t.Null()], { description: 'signs each webhook call (X-Chat-Signature: sha256=<hex HMAC of the body>); shown only in this answer; null without webhookUrl' }),
 })
 
 export const toInvite = (invite: InviteRecord) => ({

@@ -107,9 +107,11 @@ export function createAdminService({ store, auth, now = Date.now }: { store: Sto
       const displayName = checkDisplayName(input.displayName, username)
       const webhookUrl = input.webhookUrl === undefined ? null : checkWebhookUrl(input.webhookUrl)
       const token = newToken()
-      const user = await store.createBot({ username, displayName, webhookUrl, tokenHash: hashToken(token), now: now() })
+      // Signs each webhook call (HMAC-SHA256 of the body); shown only in this answer.
+      const webhookSecret = webhookUrl === null ? null : newToken()
+      const user = await store.createBot({ username, displayName, webhookUrl, webhookSecret, tokenHash: hashToken(token), now: now() })
       if (!user) throw conflict('username: already taken')
-      return { user, token }
+      return { user, token, webhookSecret }
     },
     /** Deactivates a bot (its token ends with it). */
     async deleteBot(userId: number) {
