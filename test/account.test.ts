@@ -71,6 +71,16 @@ describe('POST /api/auth/password', () => {
     expect((await login(server.url, user.username)).status).toBe(200)
   })
 
+  it("counts guesses of the current password against the account's sign-in allowance (429)", async () => {
+    const user = await newUser(server.url, 'acctpwguess')
+    const statuses: number[] = []
+    for (let i = 0; i < 11; i++) statuses.push((await changePassword(user, { currentPassword: `guess-${i}-password`, newPassword: 'a-better-password' })).status)
+    expect(statuses).toEqual([...Array(10).fill(403), 429])
+    const limited = await changePassword(user, { currentPassword: PASSWORD, newPassword: 'a-better-password' })
+    expect(limited.status).toBe(429)
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+  })
+
   it('checks the new password (400), needs a session (401) and a signed-in one: an access token cannot (403)', async () => {
     const user = await newUser(server.url, 'acctpw3')
     expect((await changePassword(user, { currentPassword: PASSWORD, newPassword: 'short' })).status).toBe(400)

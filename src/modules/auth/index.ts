@@ -96,10 +96,10 @@ export function authRoutes({ auth, tokens, authPlugin, presence, trustProxy }: {
         signedIn: true,
         body: ChangePasswordBody,
         parse: 'application/json',
-        response: { 204: t.Void(), ...errors(400, 401, 403, 413, 415, 503) },
+        response: { 204: t.Void(), ...errors(400, 401, 403, 413, 415, 429, 503) },
         detail: {
           summary: 'Change the password',
-          description: 'Every other signed-in session of the user ends at once (their streams close); this one stays, and so do access tokens. A wrong currentPassword, or an access token, -> 403.',
+          description: "Every other signed-in session of the user ends at once (their streams close); this one stays, and so do access tokens. A wrong currentPassword, or an access token, -> 403. Attempts count against the account's sign-in allowance (429).",
         },
       },
     )

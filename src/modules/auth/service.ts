@@ -173,14 +173,20 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
       return user
     },
 
-    /** A new password; every other signed-in session of the user ends, this one stays. */
-    async changePassword(session: Session, input: { currentPassword: string; newPassword: string }) {
+    /**
+     * A new password; every other signed-in session of the user ends, this one stays. Guesses
+     * of the current password count against the account's sign-in allowance: a stolen session
+     * is not a faster way to try passwords.
+     */
+    changePassword: (session: Session, input: { currentPassword: string; newPassword: string }) => held(async () => {
       checkPassword('newPassword', input.newPassword)
+      const wait = loginLimiter.take(session.user.username)
+      if (wait > 0) throw new AppError('rate_limited', `too many password attempts: try again in ${wait} s`, wait)
       const found = await store.findCredentials(session.user.username)
       if (!found || !(await verifyPassword(input.currentPassword, found.passwordHash))) throw forbidden('currentPassword: wrong password')
       const ended = await store.setPassword(session.user.id, await hashPassword(input.newPassword), session.id, now())
       sessionsEnded(session.user.id, ended)
-    },
+    }),
 
     /** The session behind a token, or null; a session in use is kept alive. */
     async authenticate(token: string): Promise<Session | null> {
