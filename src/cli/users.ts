@@ -87,7 +87,12 @@ const resetPassword: CommandSpec = {
   async run({ args, config }) {
     const { user, reset } = await withAdmin(config, { create: false }, async (admin) => {
       const user = await userNamed(admin, args.NAME!)
-      return { user, reset: await admin.createPasswordReset(user.id, linkOrigin(config)) }
+      const reset = await admin.createPasswordReset(user.id, linkOrigin(config)).catch((error) => {
+        // The service names the API's field (`userId: ...`); here the user has a name.
+        if (error instanceof AppError) throw new CliError(`${user.username}: ${error.message.replace(/^userId: /, '')}`)
+        throw error
+      })
+      return { user, reset }
     })
     return [`password reset link for ${user.username} (one use, until ${new Date(reset.expiresAt).toISOString()}): ${reset.url}`]
   },
