@@ -6,8 +6,21 @@ import type { User } from './types.ts'
 export interface Person extends User {
   role: 'admin' | 'member' | 'bot'
   deactivated: boolean
-  /** A bot's outgoing webhook, where the server gives it. */
-  webhookUrl?: string | null
+}
+
+/** A bot's last webhook call, as `GET /api/admin/bots` gives it (see /work/notes/web-admin-bots.md). */
+export interface Delivery {
+  at: string
+  ok: boolean
+  status: number | null
+  error: string | null
+}
+
+export interface Bot {
+  user: Person
+  webhookUrl: string | null
+  lastDelivery?: Delivery | null
+  pending?: number
 }
 
 export interface AccessToken {
@@ -65,7 +78,8 @@ export const accountApi = {
     request<Invite>('POST', '/api/admin/invites', { expiresInHours, maxUses }),
   revokeInvite: (token: string) => request<void>('DELETE', `/api/admin/invites/${encodeURIComponent(token)}`),
   createBot: (username: string, displayName?: string, webhookUrl?: string) =>
-    request<{ user: Person; token: string; secret?: string }>('POST', '/api/admin/bots', { username, displayName, webhookUrl }),
+    request<{ user: Person; token: string; webhookSecret?: string | null }>('POST', '/api/admin/bots', { username, displayName, webhookUrl }),
+  bots: () => request<Bot[]>('GET', '/api/admin/bots'),
   removeBot: (userId: number) => request<void>('DELETE', `/api/admin/bots/${userId}`),
 
   pushKey: () => request<{ publicKey: string }>('GET', '/api/push/key'),

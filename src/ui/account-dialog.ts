@@ -126,7 +126,7 @@ function createTokenList() {
   })
 
   function row(token: AccessToken): HTMLLIElement {
-    const revoke = h('button', { type: 'button', class: 'button button--danger', 'aria-label': `Revoke ${token.name}` }, 'Revoke')
+    const revoke = h('button', { type: 'button', class: 'button button--caution', 'aria-label': `Revoke ${token.name}` }, 'Revoke')
     revoke.addEventListener('click', async () => {
       if (!confirm(`Revoke “${token.name}”? Scripts using it stop working at once.`)) return
       revoke.disabled = true

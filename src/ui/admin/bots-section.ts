@@ -1,9 +1,27 @@
-import { accountApi, type Person } from '../account-api.ts'
+import { accountApi, type Bot, type Delivery } from '../account-api.ts'
+import { ApiError } from '../api.ts'
 import { avatar } from '../avatar.ts'
-import { copyField, failureText } from '../copy-field.ts'
+import { copyField, failureText, formatWhen } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 import { allPeople } from './people-section.ts'
+
+/** The bots with their webhooks; a server without the bot listing gives the bot accounts alone. */
+async function readBots(): Promise<Bot[]> {
+  try {
+    return await accountApi.bots()
+  } catch (failure) {
+    if (!(failure instanceof ApiError && failure.status === 404)) throw failure
+    return (await allPeople()).filter((person) => person.role === 'bot').map((user) => ({ user, webhookUrl: null }))
+  }
+}
+
+function deliveryText(last: Delivery | null, pending: number): string {
+  const waiting = pending > 0 ? ` · ${pending} waiting` : ''
+  if (!last) return `No calls yet${waiting}`
+  const answer = last.status === null ? (last.error ?? 'no answer') : `answered ${last.status}`
+  return `Last call ${formatWhen(last.at)}: ${last.ok ? 'delivered' : 'failed'}, ${answer}${waiting}`
+}
 
 /**
  * Bots: make one (its token, and its webhook secret when the server gives one, are shown once)
@@ -38,8 +56,13 @@ export function createBotsSection() {
       fresh.replaceChildren(
         h('p', { class: 'token-new__title' }, `Token for @${made.user.username}`),
         copyField(made.token, 'Copy token', { secret: true, name: 'New bot token' }),
-        made.secret
-          ? h('div', {}, h('p', { class: 'token-new__title' }, 'Webhook signing secret'), copyField(made.secret, 'Copy secret', { secret: true, name: 'Webhook secret' }))
+        made.webhookSecret
+          ? h(
+              'div',
+              {},
+              h('p', { class: 'token-new__title' }, 'Webhook signing secret'),
+              copyField(made.webhookSecret, 'Copy secret', { secret: true, name: 'Webhook secret' }),
+            )
           : '',
       )
       await load()
@@ -50,8 +73,8 @@ export function createBotsSection() {
     }
   })
 
-  function row(bot: Person): HTMLLIElement {
-    const remove = h('button', { type: 'button', class: 'button button--small button--danger', 'aria-label': `Remove ${bot.username}` }, 'Remove')
+  function row({ user: bot, webhookUrl, lastDelivery, pending }: Bot): HTMLLIElement {
+    const remove = h('button', { type: 'button', class: 'button button--small button--caution', 'aria-label': `Remove ${bot.username}` }, 'Remove')
     remove.addEventListener('click', async () => {
       if (!confirm(`Remove the bot ${bot.displayName}? Its token stops working at once.`)) return
       error.textContent = ''
@@ -75,13 +98,20 @@ export function createBotsSection() {
         h('span', { class: 'admin-row__tags' }, h('span', { class: `tag${bot.deactivated ? ' tag--off' : ' tag--ok'}` }, bot.deactivated ? 'Removed' : 'Active')),
         h('span', { class: 'admin-row__actions' }, bot.deactivated ? null : remove),
       ),
-      bot.webhookUrl ? h('div', { class: 'admin-row__extra' }, h('small', { class: 'webhook' }, 'Webhook: ', h('code', {}, bot.webhookUrl))) : null,
+      webhookUrl
+        ? h(
+            'div',
+            { class: 'admin-row__extra' },
+            h('small', { class: 'webhook' }, 'Webhook: ', h('code', {}, webhookUrl)),
+            lastDelivery === undefined ? null : h('small', { class: `delivery${lastDelivery && !lastDelivery.ok ? ' delivery--failed' : ''}` }, deliveryText(lastDelivery, pending ?? 0)),
+          )
+        : null,
     )
   }
 
   async function load(): Promise<void> {
     try {
-      const bots = (await allPeople()).filter((person) => person.role === 'bot')
+      const bots = await readBots()
       list.replaceChildren(...bots.map(row))
       status.textContent = bots.length ? '' : 'No bots yet.'
     } catch (failure) {

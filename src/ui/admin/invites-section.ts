@@ -46,7 +46,7 @@ export function createInvitesSection() {
   })
 
   function row(invite: Invite): HTMLLIElement {
-    const revoke = h('button', { type: 'button', class: 'button button--small button--danger' }, 'Revoke')
+    const revoke = h('button', { type: 'button', class: 'button button--small button--caution' }, 'Revoke')
     revoke.addEventListener('click', async () => {
       error.textContent = ''
       revoke.disabled = true

@@ -29,7 +29,7 @@ export function createPeopleSection(meId: number) {
   const resetLinks = new Map<number, string>()
 
   function action(label: string, person: Person, run: () => Promise<unknown>, danger = false): HTMLButtonElement {
-    const button = h('button', { type: 'button', class: `button button--small${danger ? ' button--danger' : ''}`, 'aria-label': `${label} ${person.username}` }, label)
+    const button = h('button', { type: 'button', class: `button button--small${danger ? ' button--caution' : ''}`, 'aria-label': `${label} ${person.username}` }, label)
     button.addEventListener('click', async () => {
       error.textContent = ''
       button.disabled = true
