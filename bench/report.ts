@@ -44,6 +44,7 @@ const searchRows = (): Row[] =>
         scenario: 'search', key: `http${kind}P99`, label: `HTTP ${what} p99 (ms)`, decimals: 3,
         ...(targeted ? { target: '< 20 ms', met: (ours: number) => ours < 20 } : {}),
       },
+      { scenario: 'search', key: `cpu${kind}Us`, label: `server CPU per query, ${what} (µs)`, decimals: 0 },
     ])
 
 const ROWS: Row[] = [

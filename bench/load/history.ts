@@ -8,7 +8,7 @@ import { Samples } from '../stats'
 import type { HistoryQueries } from '../targets/target'
 import { progress, type Figures, type LoadContext } from './job'
 
-const WARM_UP = 50
+export const WARM_UP = 50
 
 /** mulberry32: the same rooms and cursors for every target, run after run. */
 export function random(seed: number): () => number {

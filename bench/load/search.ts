@@ -6,7 +6,8 @@
  */
 import type { SearchPlan } from '../plan'
 import { seededRoom } from '../targets/target'
-import { random, time } from './history'
+import { cpuMicros } from '../proc-stats'
+import { random, time, WARM_UP } from './history'
 import { progress, type Figures, type LoadContext } from './job'
 
 const COMMON = ['quick', 'brown', 'fox', 'jumps', 'lazy', 'dog', 'seeded', 'message', 'Quick', 'LAZY']
@@ -17,7 +18,7 @@ type Kind = 'common' | 'rare' | 'twoWords' | 'start' | 'oneRoom'
 const KINDS: Kind[] = ['common', 'rare', 'twoWords', 'start', 'oneRoom']
 const FIGURE: Record<Kind, string> = { common: 'Common', rare: 'Rare', twoWords: 'TwoWords', start: 'Start', oneRoom: 'OneRoom' }
 
-export async function search({ target, base }: LoadContext, plan: SearchPlan): Promise<Figures> {
+export async function search({ target, base, pid }: LoadContext, plan: SearchPlan): Promise<Figures> {
   const reader = await target.historyReader(base, plan)
   const next = random(7)
   const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!
@@ -39,6 +40,7 @@ export async function search({ target, base }: LoadContext, plan: SearchPlan): P
   const figures: Figures = { shortPages: 0 }
   for (const kind of KINDS) {
     progress(`HTTP search ${kind} x ${plan.samples}`)
+    const cpuBefore = cpuMicros(pid)
     const samples = await time(plan.samples, async () => {
       const { q, roomId } = queries[kind]()
       const params = new URLSearchParams({ q, limit: String(plan.limit) })
@@ -49,6 +51,8 @@ export async function search({ target, base }: LoadContext, plan: SearchPlan): P
       // Every message holds the common words: a short page means the index missed messages.
       if ((kind === 'common' || kind === 'oneRoom') && hits.length < plan.limit) figures.shortPages!++
     })
+    // Steadier than the latencies on a shared machine: what the server spent per query.
+    figures[`cpu${FIGURE[kind]}Us`] = (cpuMicros(pid) - cpuBefore) / (WARM_UP + plan.samples)
     const { p50, p99 } = samples.percentiles()
     figures[`http${FIGURE[kind]}P50`] = p50
     figures[`http${FIGURE[kind]}P99`] = p99
