@@ -3,6 +3,7 @@
  * that runs meanwhile (also a child process): what each command prints and does, seen through
  * the server's HTTP API; each refusal as one line and its exit code; --help.
  */
+import { Database } from 'bun:sqlite'
 import { afterAll, beforeAll, describe, expect, it, setDefaultTimeout } from 'bun:test'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -230,6 +231,16 @@ describe('every command', () => {
     expect(run.code).toBe(0)
     expect(run.lines.filter((line) => line.includes('eve'))).toEqual([expect.stringMatching(/ Eve\\u001b\[2J\\u000aroot\\u202e$/)])
     expect(run.stdout).not.toContain('\u001b')
+  })
+
+  it('refuses a database written by a newer version in one line', async () => {
+    const path = join(tempDir(), 'newer.db')
+    const newer = new Database(path, { create: true })
+    newer.run('PRAGMA user_version = 999')
+    newer.close()
+    const run = await runCli(['users', 'list', '--database-path', path])
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^chat-server: database schema version 999 is newer than this server supports \(\d+\); upgrade the server\n$/)
   })
 
   it('names the commands of a group, and refuses a group without one', async () => {
