@@ -255,6 +255,8 @@ export interface Store {
   // password resets and invites
   /** Stores a one-time reset link; the user's earlier links stop working. */
   createPasswordReset(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number }): Promise<void>
+  /** Whether a reset link is there to take (a read: resetPassword still decides). */
+  passwordResetLive(tokenHash: Uint8Array, now: number): Promise<boolean>
   /**
    * Takes a live reset link (once: it is deleted) of an active, non-bot user, sets the new
    * password, ends every signed-in session of theirs and opens a new one, in one transaction.

@@ -132,16 +132,19 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
   async function resetPassword(input: { token: string; newPassword: string }, from: string) {
     throttleAddress(from)
     checkPassword('newPassword', input.newPassword)
+    const resetHash = hashToken(input.token)
+    // Checked before the hash so a dead link costs nothing; taken for good inside the write.
+    if (!(await store.passwordResetLive(resetHash, now()))) throw resetUnusable()
     const passwordHash = await hashPassword(input.newPassword)
     const token = newToken()
     const at = now()
     const done = await store.resetPassword({
-      tokenHash: hashToken(input.token),
+      tokenHash: resetHash,
       passwordHash,
       session: { tokenHash: hashToken(token), expiresAt: at + ttlMs },
       now: at,
     })
-    if (!done) throw badRequest('token: this reset link is unknown, used or expired')
+    if (!done) throw resetUnusable()
     sessionsEnded(done.user.id, done.endedSessionIds)
     return { user: done.user, token }
   }
@@ -212,5 +215,6 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
 }
 
 const inviteUnusable = () => forbidden('inviteToken: this invite is unknown, expired or used up')
+const resetUnusable = () => badRequest('token: this reset link is unknown, used or expired')
 
 export type AuthService = ReturnType<typeof createAuthService>

@@ -4,7 +4,7 @@ import { retryBusy, returning, statement, USER } from './database'
 import type { RevocationWriter } from './revocations'
 import type { SessionWriter } from './sessions'
 
-export type ResetStore = Pick<Store, 'createPasswordReset' | 'resetPassword'>
+export type ResetStore = Pick<Store, 'createPasswordReset' | 'passwordResetLive' | 'resetPassword'>
 
 /** What the user part writes through: a deactivation or a new password voids pending links. */
 export interface ResetWriter {
@@ -20,6 +20,7 @@ export function createResetStore(db: Database, sessions: SessionWriter, revocati
   const take = q<{ userId: number }>(
     `DELETE FROM password_resets WHERE token_hash = ?1 AND expires_at > ?2 RETURNING user_id AS userId`,
   )
+  const live = q<{ one: number }>(`SELECT 1 AS one FROM password_resets WHERE token_hash = ? AND expires_at > ?`)
   const activeUser = q<UserRecord>(`SELECT ${USER} FROM users u WHERE u.id = ? AND u.deactivated_at IS NULL AND u.role != 'bot'`)
   const setHash = q(`UPDATE users SET password_hash = ? WHERE id = ?`)
 
@@ -44,6 +45,9 @@ export function createResetStore(db: Database, sessions: SessionWriter, revocati
     writer: { drop: (userId) => void dropOf.run(userId) },
     async createPasswordReset({ userId, tokenHash, now, expiresAt }) {
       await retryBusy(() => createTx.immediate(userId, tokenHash, now, expiresAt))
+    },
+    async passwordResetLive(tokenHash, now) {
+      return live.get(tokenHash, now) !== null
     },
     async resetPassword({ tokenHash, passwordHash, session, now }) {
       return retryBusy(() => resetTx.immediate(tokenHash, passwordHash, session, now))
