@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { call, createRoom, eventually, newUser, openStream, post, startServer, type TestServer, type TestUser } from './helpers'
+import { Database } from 'bun:sqlite'
+import { join } from 'node:path'
+import { MIGRATIONS } from '../src/store/migrations'
+import { call, createRoom, eventually, newUser, openStream, post, startServer, tempDir, type TestServer, type TestUser } from './helpers'
 import { adminAndMember, anotherSession, createToken, login, onDatabase, openAsOtherProcess, setUser } from './support/accounts'
 
 let server: TestServer
@@ -259,5 +262,30 @@ describe('bots', () => {
     expect((await bots({ username: `admbotm_${Date.now() % 1e6}` }, member.token)).status).toBe(403)
     expect((await call(server.url, `/api/admin/bots/${member.id}`, { method: 'DELETE', token: admin.token })).status).toBe(404)
     expect((await call(server.url, '/api/admin/bots/987654', { method: 'DELETE', token: admin.token })).status).toBe(404)
+  })
+})
+
+describe('upgrading a database from before accounts had roles', () => {
+  it('makes its oldest account the admin and keeps every session', async () => {
+    const path = join(tempDir(), 'chat.db')
+    const old = new Database(path, { create: true })
+    // The schema as it was before migration 6 (accounts), with two users and a session each.
+    const before = MIGRATIONS.findIndex((step) => step.includes('ALTER TABLE users ADD COLUMN role'))
+    for (const step of MIGRATIONS.slice(0, before)) old.run(step)
+    old.run(`PRAGMA user_version = ${before}`)
+    const hash = (token: string) => new Bun.CryptoHasher('sha256').update(token).digest()
+    const tokens = ['old-session-of-the-first-user-0001', 'old-session-of-the-second-user-002']
+    for (const [i, name] of ['first', 'second'].entries()) {
+      old.query(`INSERT INTO users (username, display_name, password_hash, created_at) VALUES (?, ?, 'x', ?)`).run(name, name, i + 1)
+      old.query(`INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, 1, ?)`).run(hash(tokens[i]!), i + 1, Date.now() + 86_400_000)
+    }
+    old.close()
+    const upgraded = await startServer({ databasePath: path })
+    try {
+      const roles = await Promise.all(tokens.map(async (token) => (await call(upgraded.url, '/api/auth/me', { token })).body.user?.role))
+      expect(roles).toEqual(['admin', 'member'])
+    } finally {
+      await upgraded.stop()
+    }
   })
 })
