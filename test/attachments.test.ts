@@ -8,7 +8,7 @@
 import { Database } from 'bun:sqlite'
 import type { Socket } from 'bun'
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { call, createRoom, eventually, newUser, newUsers, openStream, startServer, within, type TestServer, type TestUser } from './helpers'
 
@@ -349,6 +349,18 @@ describe('who may read a file', () => {
     expect((await call(url, `/api/chat/rooms/${room.id}/messages/${message.body.id}`, { method: 'DELETE', token: alice.token })).status).toBe(204)
     expect((await download(file.url, alice.token)).status).toBe(404)
     await eventually(async () => filesOnDisk().length === before - 1, 5000, 'the file removed from disk')
+  })
+
+  it('a file whose bytes are gone from disk answers 404 JSON, not 500', async () => {
+    const room = await createRoom(url, alice)
+    const before = new Set(filesOnDisk())
+    const a = await uploaded(alice, room.id, 'soon gone')
+    const stored = filesOnDisk().filter((p) => !before.has(p))
+    expect(stored).toHaveLength(1)
+    rmSync(join(filesRoot(), stored[0]!))
+    const res = await download(a.url, alice.token)
+    expect(res.status).toBe(404)
+    expect((await res.json()).error.code).toBe('not_found')
   })
 
   it('a deleted room takes its files, posted or not', async () => {

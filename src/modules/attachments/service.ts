@@ -74,7 +74,11 @@ export function createAttachmentService({ store, rooms, storage, maxUploadBytes,
     async open(id: number, userId: number): Promise<{ file: FileRecord; path: string }> {
       const file = await store.getFile(id)
       if (!file || !(await mayRead(file, userId))) throw notFound('attachment')
-      return { file, path: storage.pathOf(file.storageKey) }
+      const path = storage.pathOf(file.storageKey)
+      // Bytes gone from disk under a live row (removed by hand, a restore without the files
+      // folder) are as absent as an unknown id, not a server error.
+      if (!(await Bun.file(path).exists())) throw notFound('attachment')
+      return { file, path }
     },
   }
 }
