@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'bun:test'
 import { call, createRoom, eventually, newUser, openStream, post, startServer, type TestServer, type TestUser } from './helpers'
 import { closeAfterEach } from './support/close-after-each'
+import { startCluster } from './support/cluster'
 import { startReceiver, type Received, type Receiver } from './support/http-receiver'
 import { newSubscription, verifyVapid, type TestSubscription } from './support/push-subscriber'
 import { spawnServer } from './support/server-process'
@@ -193,6 +194,39 @@ describe('Web Push delivery', () => {
       expect(ids.toSorted((a, b) => a - b)).toEqual(posted)
     } finally {
       await child.stop('SIGKILL')
+    }
+  })
+
+  it('with Redis, two instances started together sign with one key, and a stream on one keeps the other from pushing', async () => {
+    const service = track(startReceiver(created))
+    const awayMs = 500
+    const cluster = await startCluster(2, { PUSH_ALLOW_HTTP: 'true', PUSH_AWAY_MS: String(awayMs) })
+    try {
+      const [alice, bob] = [await newUser(cluster.url(0), 'rpa'), await newUser(cluster.url(1), 'rpb')]
+      const keys = await Promise.all([0, 1].map(async (i) => (await call(cluster.url(i), '/api/push/key', { token: alice.token })).body.publicKey))
+      expect(keys[1]).toBe(keys[0])
+      const subscription = await subscribe(cluster.url(0), bob, service, '/bob')
+      const room = await directRoom(cluster.url(0), alice, bob)
+      const skipped = async () =>
+        (await metric(cluster.url(0), 'chat_outgoing_skipped_total{kind="push",reason="present"}')) +
+        (await metric(cluster.url(1), 'chat_outgoing_skipped_total{kind="push",reason="present"}'))
+
+      const stream = await cluster.stream(0, bob, '/api/chat/stream')
+      await eventually(async () => (await call(cluster.url(1), `/api/chat/rooms/${room.id}`, { token: alice.token })).body.participants.some((p: any) => p.id === bob.id && p.online), 5000, 'bob online on instance 1')
+      // Posted on both instances: whichever sends the push sees bob's stream on instance 0.
+      await post(cluster.url(1), alice, room.id, 'seen from afar')
+      await post(cluster.url(0), alice, room.id, 'seen from here')
+      await eventually(async () => (await skipped()) === 2, 5000, 'both pushes skipped')
+      stream.close()
+      const closedAt = Date.now()
+      await eventually(async () => !(await call(cluster.url(1), `/api/chat/rooms/${room.id}`, { token: alice.token })).body.participants.find((p: any) => p.id === bob.id).online, 6000, 'bob offline')
+      await Bun.sleep(Math.max(0, closedAt + awayMs + 50 - Date.now()))
+      const away = await post(cluster.url(1), alice, room.id, 'bob is away')
+      const push = await service.next()
+      expect((await opened(cluster.url(1), bob.token, push, subscription)).messageId).toBe(away.id)
+      expect(service.received).toHaveLength(1)
+    } finally {
+      await cluster.stop()
     }
   })
 })
