@@ -70,8 +70,8 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
 
     const page = await openPage(await signedIn(browser, server, admin))
     await openAdministration(page)
-    await expect(personRow(page, member).getByText('Member', { exact: true }).isVisible()).resolves.toBe(true)
-    await expect(personRow(page, admin).getByText('Admin', { exact: true }).isVisible()).resolves.toBe(true)
+    await personRow(page, member).getByText('Member', { exact: true }).waitFor()
+    await personRow(page, admin).getByText('Admin', { exact: true }).waitFor()
     await page.getByRole('button', { name: 'Back to chat' }).click()
     await page.getByRole('heading', { name: 'Administration' }).waitFor({ state: 'hidden' })
     await page.context().close()
@@ -198,7 +198,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await Promise.all([theirs.context().close(), page.context().close()])
   })
 
-  it('creates a bot: its token shown once, and its webhook URL listed', async () => {
+  it('creates a bot: its token and webhook secret shown once; its webhook listed where the server lists bots', async () => {
     const page = await openPage(await signedIn(browser, server, admin))
     await openAdministration(page)
     const name = uniqueName('deploybot')
@@ -208,8 +208,14 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     const token = await page.getByRole('textbox', { name: 'New bot token' }).inputValue()
     const me = await call<{ user: { username: string; role: string } }>(server, 'GET', '/api/auth/me', token)
     expect(me.user).toMatchObject({ username: name, role: 'bot' })
+    // The secret signs webhook calls: shown once, beside the token.
+    expect(await page.getByRole('textbox', { name: 'Webhook secret' }).inputValue()).toMatch(/^\S{16,}$/)
     const row = page.getByRole('list', { name: 'Bots' }).getByRole('listitem', { name: name, exact: true })
     await row.waitFor()
+    // API.md has no listing of bots with their webhooks; where the server has one, the row shows it.
+    const listing = await fetch(server.url + '/api/admin/bots', { headers: { Authorization: `Bearer ${admin.token}` } })
+    if (listing.status === 200) await row.getByText('https://ci.example.com/hook').waitFor()
+    else expect(listing.status).toBe(404)
     await page.getByRole('region', { name: 'Bots' }).screenshot({ path: join(ARTIFACTS, 'admin-bots.png') })
     page.once('dialog', (dialog) => void dialog.accept())
     await row.getByRole('button', { name: `Remove ${name}` }).click()
