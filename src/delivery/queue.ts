@@ -99,6 +99,17 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
     metrics.outgoingOldestAge.set(oldestAt === null ? 0 : Math.max(0, (lastBacklog - oldestAt) / 1000))
   }
 
+  let refillScheduled = false
+  /** Calls ending together free their slots together: one claim for all of them. */
+  function refill() {
+    if (refillScheduled) return
+    refillScheduled = true
+    setImmediate(() => {
+      refillScheduled = false
+      void fill()
+    })
+  }
+
   function start(call: OutgoingCall) {
     const target = targetOf(call)
     const abort = new AbortController()
@@ -110,7 +121,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
       if (left > 0) perTarget.set(target, left)
       else perTarget.delete(target)
       if (inFlight.size === 0) for (const wake of [...idle]) wake()
-      void fill()
+      refill()
     })
   }
 
