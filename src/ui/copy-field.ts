@@ -1,9 +1,4 @@
-import { ApiError } from './api.ts'
 import { h } from './dom.ts'
-
-/** The message of a refused request, or `fallback` when the server could not say. */
-export const failureText = (failure: unknown, fallback: string): string =>
-  failure instanceof ApiError && failure.status !== 0 ? failure.message : fallback
 
 /**
  * A value to hand on (a link, a token): shown read-only, selected on focus, with a button named
@@ -39,9 +34,3 @@ export function copyField(value: string, label: string, options: { secret?: bool
     options.secret ? h('small', { class: 'field-hint' }, 'Copy it now: it is not shown again. ', status) : status,
   )
 }
-
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
-const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
-
-export const formatWhen = (iso: string | null, never = 'never'): string => (iso ? dateTime.format(new Date(iso)) : never)
-export const formatDate = (iso: string): string => date.format(new Date(iso))

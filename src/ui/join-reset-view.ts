@@ -1,6 +1,6 @@
 import { accountApi } from './account-api.ts'
 import { api } from './api.ts'
-import { failureText } from './copy-field.ts'
+import { failureText } from './account-text.ts'
 import { h } from './dom.ts'
 import type { User } from './types.ts'
 

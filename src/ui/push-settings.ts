@@ -5,7 +5,7 @@
  */
 import { accountApi, type PushSubscriptionBody } from './account-api.ts'
 import { ApiError } from './api.ts'
-import { failureText } from './copy-field.ts'
+import { failureText } from './account-text.ts'
 import { h } from './dom.ts'
 import { OPEN_ROOM, type OpenRoomMessage } from './worker-messages.ts'
 

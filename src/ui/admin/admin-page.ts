@@ -30,6 +30,10 @@ export function mountAdministration(root: HTMLElement, behind: HTMLElement, me: 
     h('div', { class: 'admin__body' }, people.element, invites.element, bots.element),
   )
   root.append(element)
+  // Escape goes back, as it closes a dialog.
+  element.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !event.defaultPrevented) leave()
+  })
 
   function follow(): void {
     const open = location.hash === ADMIN_HASH

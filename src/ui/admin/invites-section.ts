@@ -1,5 +1,6 @@
 import { accountApi, type Invite } from '../account-api.ts'
-import { copyField, failureText, formatWhen } from '../copy-field.ts'
+import { failureText, formatWhen } from '../account-text.ts'
+import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 

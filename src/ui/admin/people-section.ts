@@ -1,6 +1,7 @@
 import { accountApi, ADMIN_PAGE, type Person } from '../account-api.ts'
 import { avatar } from '../avatar.ts'
-import { copyField, failureText } from '../copy-field.ts'
+import { failureText } from '../account-text.ts'
+import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 
