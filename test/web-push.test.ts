@@ -295,6 +295,7 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     await toggle.check()
     await page.getByText(/Push notifications could not be turned on/).waitFor()
     expect(await toggle.isChecked()).toBe(false)
+    await page.getByRole('dialog', { name: 'Account' }).getByRole('region', { name: 'Notifications' }).screenshot({ path: join(ARTIFACTS, 'push-setting-refused.png') })
     await context.close()
   })
 })

@@ -50,7 +50,13 @@ async function subscribe(): Promise<void> {
   const registration = await navigator.serviceWorker.register(WORKER_URL)
   await navigator.serviceWorker.ready
   const { publicKey } = await accountApi.pushKey()
-  const subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) })
+  let subscription: PushSubscription
+  try {
+    subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) })
+  } catch (failure) {
+    // The browser's own push service said no (or cannot be reached): its words are technical.
+    throw new Error(`this browser’s push service did not accept it (${failure instanceof Error ? failure.message : String(failure)}).`)
+  }
   try {
     await accountApi.subscribe(subscription.toJSON() as PushSubscriptionBody)
   } catch (failure) {
