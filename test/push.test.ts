@@ -170,6 +170,18 @@ describe('Web Push delivery', () => {
     expect(service.received.filter((r) => r.path === '/gone')).toHaveLength(1)
   })
 
+  it('pushes nothing to a deactivated user', async () => {
+    const service = track(startReceiver(created))
+    const { url, alice, bob } = await setUp()
+    await subscribe(url, bob, service, '/bob')
+    const room = await directRoom(url, alice, bob)
+    // alice, the server's first account, is its admin.
+    expect((await call(url, `/api/admin/users/${bob.id}`, { method: 'PATCH', token: alice.token, body: { deactivated: true } })).status).toBe(200)
+    await post(url, alice, room.id, 'are you still here?')
+    await eventually(async () => (await metric(url, 'chat_outgoing_skipped_total{kind="push",reason="gone"}')) === 1, 5000, 'the push skipped')
+    expect(service.received).toHaveLength(0)
+  })
+
   it('sends the pushes pending at a SIGKILL after the restart, each once', async () => {
     const service = track(startReceiver(() => new Response(null, { status: 503 })))
     // A push in flight at the kill is taken again when its lease (2 x the timeout + 1 s) runs out.

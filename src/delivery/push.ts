@@ -36,6 +36,8 @@ export function createPushSender({ store, presence, keys, subject, awayMs, now =
   return async (call: OutgoingCall, signal: AbortSignal): Promise<Outcome> => {
     const subscription = await store.getPushSubscription(call.targetId)
     if (!subscription) return { result: 'skipped', reason: 'gone' }
+    // A deactivated account's devices hear nothing more (its subscriptions stay for a reactivation).
+    if ((await store.getUser(subscription.userId))?.deactivatedAt !== null) return { result: 'skipped', reason: 'gone' }
     const seen = await presence.seenSince([subscription.userId], now() - awayMs)
     if (seen.has(subscription.userId)) return { result: 'skipped', reason: 'present' }
     const [message, room] = await Promise.all([store.getMessage(call.roomId, call.messageId), store.getRoomFor(call.roomId, subscription.userId)])

@@ -71,6 +71,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const targetOf = (call: OutgoingCall) => `${call.kind}:${call.targetId}`
 
   async function fill() {
+    if (stopped) return
     if (claiming) return void (again = true)
     claiming = true
     try {
@@ -84,7 +85,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         // A full page may leave more due: look again at once (a target's extra calls wait).
         if (calls.length === free) again = true
       } while (again)
-      if (now() - lastBacklog >= BACKLOG_EVERY_MS) await readBacklog()
+      if (!stopped && now() - lastBacklog >= BACKLOG_EVERY_MS) await readBacklog()
     } catch (error) {
       log.error('delivery queue: claim failed', { error: String(error) })
     } finally {
