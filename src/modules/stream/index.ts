@@ -19,7 +19,7 @@ const errorDoc = (description: string) => ({ description, content: { 'applicatio
 const streamResponses = {
   200: {
     description:
-      'text/event-stream: `retry:` first, then `message` events (id = message id, data = Message), `typing`, `room-created`, `room-updated`, `room-deleted` and `read` events (data = JSON, no id), and `: ping` comments',
+      'text/event-stream: `retry:` first, then events numbered from one server-wide sequence: `message` (id = message id, data = Message), `message-updated` (an edit or a change of reactions; data = the Message as it is now) and `message-deleted` (data = {roomId, messageId}); then, with no id and never replayed, `typing`, `room-created`, `room-updated`, `room-deleted` and `read` (data = JSON); and `: ping` comments',
     content: { 'text/event-stream': { schema: { type: 'string' as const } } },
   },
   400: errorDoc('bad Last-Event-ID'),
@@ -28,11 +28,11 @@ const streamResponses = {
   429: errorDoc('the caller already has MAX_STREAMS_PER_USER streams open on this instance (Retry-After)'),
 }
 
-/** The Last-Event-ID header, else ?lastEventId=: a message id (0 allowed), or 400. */
+/** The Last-Event-ID header, else ?lastEventId=: an event id (0 allowed), or 400. */
 function resumePoint(header: string | undefined, query: string | undefined): number | undefined {
   const raw = header?.trim() || query?.trim()
   if (!raw) return undefined
-  if (!/^\d{1,15}$/.test(raw)) throw badRequest('Last-Event-ID: must be a message id (a non-negative integer)')
+  if (!/^\d{1,15}$/.test(raw)) throw badRequest('Last-Event-ID: must be an event id (a non-negative integer)')
   return Number(raw)
 }
 
@@ -105,7 +105,7 @@ export function streamRoutes({ streams, rooms, authPlugin, maxStreamsPerUser }: 
         query: StreamQuery,
         detail: {
           summary: "One room's live events",
-          description: 'Resumes after Last-Event-ID (header or ?lastEventId=) with no gap and no duplicate. Subscribing to a public room joins it.',
+          description: 'Resumes after Last-Event-ID (header or ?lastEventId=) with no gap and no duplicate: every numbered event newer than it, then the live ones. Subscribing to a public room joins it.',
           responses: streamResponses,
         },
       },
