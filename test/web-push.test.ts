@@ -273,6 +273,22 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: server.url, registrationId, data: JSON.stringify(payload) })
     expect(await shownNotifications(back)).toEqual([{ title: payload.title, body: payload.body, tag: `room-${room.id}` }])
 
+    // A click on it opens the room in the open tab. DevTools cannot click a notification, so the
+    // worker is handed the click event a click would give it (untrusted: the focus is refused).
+    const [worker] = context.serviceWorkers()
+    await worker!.evaluate(async () => {
+      const scope = self as unknown as { registration: ServiceWorkerRegistration; dispatchEvent(event: Event): boolean }
+      const [notification] = await scope.registration.getNotifications()
+      const NotificationClick = (self as unknown as { NotificationEvent: new (type: string, init: { notification: Notification }) => Event }).NotificationEvent
+      try {
+        scope.dispatchEvent(new NotificationClick('notificationclick', { notification: notification! }))
+      } catch {
+        // waitUntil refuses an untrusted event once the handler has started its work.
+      }
+    })
+    await back.waitForURL(`**/#/rooms/${room.id}`)
+    await back.locator('.messages__list .message__text', { hasText: 'Deploy at five?' }).waitFor()
+
     // Signing out tells the server to forget this device first.
     await back.getByRole('button', { name: 'Account' }).click()
     await back.getByRole('dialog', { name: 'Account' }).getByRole('switch', { name: /Push notifications/, checked: true }).waitFor()

@@ -82,8 +82,9 @@ worker.addEventListener('notificationclick', (event) => {
         await worker.clients.openWindow(`/${hash}`)
         return
       }
-      await tab.focus()
+      // The room first: a browser may refuse the focus, and the tab should still show the room.
       tab.postMessage({ type: OPEN_ROOM, roomId } satisfies OpenRoomMessage)
+      await tab.focus()
     })(),
   )
 })
