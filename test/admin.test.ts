@@ -145,6 +145,26 @@ describe('deactivation', () => {
     expect((await call(server.url, '/api/auth/me', { token: token.token })).status).toBe(401)
   })
 
+  it('keeps a deactivated user out of new conversations (404 to add or open a direct room, 400 as a new room\'s participant) until reactivated', async () => {
+    const user = await newUser(server.url, 'admgone')
+    const room = await createRoom(server.url, member)
+    expect((await setUser(server.url, admin, user.id, { deactivated: true })).status).toBe(200)
+
+    const added = await call(server.url, `/api/chat/rooms/${room.id}/participants`, { method: 'POST', token: member.token, body: { userId: user.id } })
+    expect(added.status).toBe(404)
+    expect(added.body.error.code).toBe('not_found')
+    expect((await call(server.url, `/api/chat/users/${user.id}/rooms`, { method: 'POST', token: member.token })).status).toBe(404)
+    const created = await call(server.url, '/api/chat/rooms', { method: 'POST', token: member.token, body: { name: 'with the gone', participantIds: [user.id] } })
+    expect(created.status).toBe(400)
+    expect(created.body.error.message).toContain('participantIds')
+    const seen = (await call(server.url, `/api/chat/rooms/${room.id}`, { token: member.token })).body
+    expect(seen.participants.map((p: any) => p.id)).toEqual([member.id])
+
+    expect((await setUser(server.url, admin, user.id, { deactivated: false })).status).toBe(200)
+    expect((await call(server.url, `/api/chat/rooms/${room.id}/participants`, { method: 'POST', token: member.token, body: { userId: user.id } })).status).toBe(200)
+    expect((await call(server.url, `/api/chat/users/${user.id}/rooms`, { method: 'POST', token: member.token })).status).toBe(201)
+  })
+
   it('made by another process on the database reaches a running server within a second: sessions, its cache and streams', async () => {
     const user = await newUser(server.url, 'admcli')
     const stream = await openStream(server.url, '/api/chat/stream', user.token)

@@ -232,8 +232,8 @@ export interface Store {
   setDeactivated(userId: number, deactivated: boolean, now: number): Promise<{ user: UserRecord; endedSessionIds: number[] } | AccountRefusal>
   /** New password hash; ends the user's signed-in sessions but `keepSessionId` (tokens stay). */
   setPassword(userId: number, passwordHash: string, keepSessionId: number | null, now: number): Promise<number[]>
-  /** Which of these ids exist. */
-  existingUserIds(ids: number[]): Promise<Set<number>>
+  /** Which of these ids are users that are not deactivated. */
+  activeUserIds(ids: number[]): Promise<Set<number>>
 
   // sessions and access tokens
   createSession(input: { userId: number; tokenHash: Uint8Array; now: number; expiresAt: number | null; kind?: SessionKind; name?: string }): Promise<number>

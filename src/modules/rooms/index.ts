@@ -37,7 +37,7 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
         body: CreateRoomBody,
         parse: 'application/json',
         response: { 201: Room, ...errors(400, 401, 403, 413, 415) },
-        detail: { summary: 'Create a group room', description: 'The caller is owner and participant; visibility defaults to private.' },
+        detail: { summary: 'Create a group room', description: 'The caller is owner and participant; visibility defaults to private. Unknown or deactivated participant ids -> 400.' },
       },
     )
     .get('/rooms/:roomId', ({ params, session }) => rooms.get(params.roomId, session.user.id), {
@@ -84,7 +84,7 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
       body: AddParticipantBody,
       parse: 'application/json',
       response: { 200: Room, ...errors(400, 401, 403, 404, 413, 415) },
-      detail: { summary: 'Add a participant', description: 'Owner only, group rooms; posts a JOIN message for that user.' },
+      detail: { summary: 'Add a participant', description: 'Owner only, group rooms; posts a JOIN message for that user. An unknown or deactivated user -> 404.' },
     })
     .put(
       '/rooms/:roomId/notifications',
@@ -112,7 +112,7 @@ export function roomRoutes({ rooms, authPlugin }: { rooms: RoomService; authPlug
         auth: true,
         params: UserParams,
         response: { 200: Room, 201: Room, ...errors(400, 401, 404) },
-        detail: { summary: 'The direct room with a user', description: '201 when created, 200 when it already existed; exactly one per pair.' },
+        detail: { summary: 'The direct room with a user', description: '201 when created, 200 when it already existed; exactly one per pair. An unknown or deactivated user -> 404.' },
       },
     )
 }

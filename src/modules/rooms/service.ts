@@ -39,6 +39,17 @@ export function createRoomService({
     return room
   }
 
+  /**
+   * A user who can be brought into a conversation. A deactivated one counts as unknown: the
+   * people picker leaves them out, they could never read the room, and reactivating them
+   * restores their existing rooms, which is all they had.
+   */
+  async function available(userId: number) {
+    const user = await store.getUser(userId)
+    if (!user || user.deactivatedAt !== null) throw notFound('user')
+    return user
+  }
+
   async function present(summaries: RoomSummary[]): Promise<Room[]> {
     const participants = await store.participantsOf(summaries.map((s) => s.id))
     const everyone = [...new Set([...participants.values()].flat().map((u) => u.id))]
@@ -90,9 +101,9 @@ export function createRoomService({
       const problem = checkText('name', name, ROOM_NAME_MAX_CHARS)
       if (problem) throw badRequest(problem)
       const others = [...new Set(input.participantIds ?? [])].filter((id) => id !== userId)
-      const existing = await store.existingUserIds(others)
-      const unknown = others.filter((id) => !existing.has(id))
-      if (unknown.length) throw badRequest(`participantIds: unknown user ${unknown.join(', ')}`)
+      const active = await store.activeUserIds(others)
+      const unknown = others.filter((id) => !active.has(id))
+      if (unknown.length) throw badRequest(`participantIds: unknown or deactivated user ${unknown.join(', ')}`)
 
       const room = await store.createRoom({ name, visibility: input.visibility ?? 'private', ownerId: userId, participantIds: others, now: now() })
       for (const id of [userId, ...others]) bus.publish(userTopic(id), { type: 'room-created', roomId: room.id, userId: id, sinceId: 0 })
@@ -126,7 +137,7 @@ export function createRoomService({
       const room = await participating(roomId, actorId)
       if (room.type === 'direct') throw badRequest('roomId: a direct room has exactly its two participants')
       if (room.ownerId !== actorId) throw forbidden('only the owner can add participants')
-      if (!(await store.getUser(newUserId))) throw notFound('user')
+      await available(newUserId)
       const message = await store.addParticipant(roomId, newUserId, now())
       if (message) announceMembership(roomId, newUserId, 'room-created', message)
       return roomFor(roomId, actorId)
@@ -140,8 +151,8 @@ export function createRoomService({
 
     async ensureDirect(userId: number, otherId: number): Promise<{ room: Room; created: boolean }> {
       if (otherId === userId) throw badRequest('userId: a direct room needs another user')
-      const [me, other] = await Promise.all([store.getUser(userId), store.getUser(otherId)])
-      if (!other || !me) throw notFound('user')
+      const [me, other] = await Promise.all([store.getUser(userId), available(otherId)])
+      if (!me) throw notFound('user')
       const { room, created } = await store.ensureDirectRoom(userId, otherId, `${me.username}, ${other.username}`.slice(0, 100), now())
       if (created) for (const id of [userId, otherId]) bus.publish(userTopic(id), { type: 'room-created', roomId: room.id, userId: id, sinceId: 0 })
       return { room: await roomFor(room.id, userId), created }

@@ -9,7 +9,7 @@ import type { SessionWriter } from './sessions'
 export type UserStore = Pick<
   Store,
   | 'createUser' | 'createBot' | 'findCredentials' | 'getUser' | 'findUserByUsername' | 'searchUsers' | 'listUsers'
-  | 'existingUserIds' | 'updateDisplayName' | 'setRole' | 'setDeactivated' | 'setPassword'
+  | 'activeUserIds' | 'updateDisplayName' | 'setRole' | 'setDeactivated' | 'setPassword'
 >
 
 const RETURNING_USER = `RETURNING id, username, display_name AS displayName, created_at AS createdAt, role, deactivated_at AS deactivatedAt`
@@ -150,10 +150,10 @@ export function createUserStore(db: Database, parts: { sessions: SessionWriter; 
       const low = prefix.toLowerCase()
       return usersById.all(afterId, low, low + '\u{10FFFF}', bounded(limit))
     },
-    async existingUserIds(ids) {
+    async activeUserIds(ids) {
       if (ids.length === 0) return new Set()
       const rows = db
-        .query(`SELECT id FROM users WHERE id IN (${ids.map(() => '?').join(',')})`)
+        .query(`SELECT id FROM users WHERE deactivated_at IS NULL AND id IN (${ids.map(() => '?').join(',')})`)
         .all(...ids) as { id: number }[]
       return new Set(rows.map((r) => r.id))
     },
