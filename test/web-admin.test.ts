@@ -73,6 +73,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await openAdministration(page)
     await personRow(page, member).getByText('Member', { exact: true }).waitFor()
     await personRow(page, admin).getByText('Admin', { exact: true }).waitFor()
+    expect(await personRow(page, admin).getByRole('button', { name: `Deactivate ${admin.username}` }).count()).toBe(0)
     // The chat behind the page is out of reach; Back (or Escape) returns to it.
     expect(await page.locator('.shell').evaluate((shell) => (shell as HTMLElement).inert)).toBe(true)
     await page.getByRole('button', { name: 'Back to chat' }).click()

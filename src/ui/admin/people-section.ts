@@ -47,28 +47,28 @@ export function createPeopleSection(meId: number) {
 
   const update = (person: Person, change: Parameters<typeof accountApi.updatePerson>[1]) => accountApi.updatePerson(person.id, change)
 
-  function row(person: Person, meId: number): HTMLLIElement {
+  function row(person: Person): HTMLLIElement {
     const me = person.id === meId
     const admin = person.role === 'admin'
     const reset = resetLinks.get(person.id)
-    const actions = [
-      admin ? action('Demote', person, () => update(person, { role: 'member' })) : action('Promote', person, () => update(person, { role: 'admin' })),
-      person.deactivated
-        ? action('Reactivate', person, () => update(person, { deactivated: false }))
-        : action(
-            'Deactivate',
-            person,
-            async () => {
-              if (confirm(`Deactivate ${person.displayName}? They are signed out everywhere at once.`)) await update(person, { deactivated: true })
-            },
-            true,
-          ),
-      person.deactivated
-        ? null
-        : action('Reset password', person, async () => {
-            resetLinks.set(person.id, (await accountApi.passwordReset(person.id)).url)
-          }),
-    ]
+    const promote = admin
+      ? action('Demote', person, () => update(person, { role: 'member' }))
+      : action('Promote', person, () => update(person, { role: 'admin' }))
+    const deactivate = person.deactivated
+      ? action('Reactivate', person, () => update(person, { deactivated: false }))
+      : action(
+          'Deactivate',
+          person,
+          async () => {
+            if (confirm(`Deactivate ${person.displayName}? They are signed out everywhere at once.`)) await update(person, { deactivated: true })
+          },
+          true,
+        )
+    const resetLink = action('Reset password', person, async () => {
+      resetLinks.set(person.id, (await accountApi.passwordReset(person.id)).url)
+    })
+    // Deactivating yourself would sign you out mid-page: another admin does that.
+    const actions = [promote, me ? null : deactivate, person.deactivated ? null : resetLink]
     return h(
       'li',
       { class: `admin-row${person.deactivated ? ' admin-row--off' : ''}`, 'data-user-id': person.id, 'aria-label': person.username },
@@ -99,7 +99,7 @@ export function createPeopleSection(meId: number) {
   async function load(): Promise<void> {
     try {
       const people = (await allPeople()).filter((person) => person.role !== 'bot')
-      list.replaceChildren(...people.map((person) => row(person, meId)))
+      list.replaceChildren(...people.map(row))
       status.textContent = people.length ? '' : 'Nobody yet.'
     } catch (failure) {
       status.textContent = failureText(failure, 'People could not be loaded.')
