@@ -127,6 +127,26 @@ describe('sessions', () => {
     expect((await call(server.url, '/api/auth/me', { token: second.body.token })).status).toBe(200)
   })
 
+  it('deletes a user\'s expired sessions when they next sign in, and keeps the live ones', async () => {
+    const user = await newUser(server.url, 'expiring')
+    const live = await login({ username: user.username, password: 'password-123' })
+    const db = new Database(server.config.databasePath)
+    try {
+      db.run('PRAGMA busy_timeout = 5000')
+      const ids = () => (db.query('SELECT id FROM sessions WHERE user_id = ? ORDER BY id').all(user.id) as { id: number }[]).map((r) => r.id)
+      const [first, second] = ids()
+      db.query('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1, first!)
+      expect((await call(server.url, '/api/auth/me', { token: user.token })).status).toBe(401)
+
+      const third = await login({ username: user.username, password: 'password-123' })
+      expect(third.status).toBe(200)
+      expect(ids()).toEqual([second!, expect.any(Number)])
+      expect((await call(server.url, '/api/auth/me', { token: live.body.token })).status).toBe(200)
+    } finally {
+      db.close()
+    }
+  })
+
   it('stores passwords as argon2id hashes and tokens only as hashes', async () => {
     const user = await newUser(server.url, 'stored')
     const db = new Database(server.config.databasePath, { readonly: true })

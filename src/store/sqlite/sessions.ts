@@ -30,6 +30,10 @@ const TOKEN = `s.id, s.name, s.created_at AS createdAt, s.expires_at AS expiresA
 
 export function createSessionStore(db: Database, revocations: RevocationWriter): SessionStore & { writer: SessionWriter } {
   const q = <T>(sql: string) => statement<T>(db, sql)
+  // Expired rows (sessions and access tokens) are already refused; they go when their user next
+  // signs in or makes a token, through the user's index, so each write deletes only that user's
+  // few. A user who never comes back leaves at most one TTL's worth of logins.
+  const dropExpired = q(`DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?`)
   const insertSession = q<{ id: number }>(
     `INSERT INTO sessions (token_hash, user_id, created_at, expires_at, kind, name) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
   )
@@ -56,8 +60,10 @@ export function createSessionStore(db: Database, revocations: RevocationWriter):
   const deleteToken = q<{ id: number }>(`DELETE FROM sessions WHERE user_id = ? AND id = ? AND kind = 'token' RETURNING id`)
 
   const writer: SessionWriter = {
-    create: ({ userId, tokenHash, now, expiresAt, kind = 'session', name }) =>
-      returning(insertSession, tokenHash, userId, now, expiresAt, kind, name ?? null)!.id,
+    create: ({ userId, tokenHash, now, expiresAt, kind = 'session', name }) => {
+      dropExpired.run(userId, now)
+      return returning(insertSession, tokenHash, userId, now, expiresAt, kind, name ?? null)!.id
+    },
     endAll: (userId, keep, kind) => endAll.all(userId, keep, kind ?? null).map((r) => r.id),
   }
   const deleteTx = db.transaction((sessionId: number, now: number) => {
