@@ -101,6 +101,16 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await personRow(page, admin).getByRole('button', { name: `Demote ${admin.username}` }).click()
     await page.getByRole('region', { name: 'People' }).getByRole('alert').filter({ hasText: /admin/i }).waitFor()
     expect((await call<{ user: { role: string } }>(server, 'GET', '/api/auth/me', admin.token)).user.role).toBe('admin')
+
+    // With a second admin, stepping down works, and the page is a member's from then on.
+    await personRow(page, member).getByRole('button', { name: `Promote ${member.username}` }).click()
+    await personRow(page, member).getByText('Admin', { exact: true }).waitFor()
+    await Promise.all([page.waitForEvent('load'), personRow(page, admin).getByRole('button', { name: `Demote ${admin.username}` }).click()])
+    await page.getByRole('button', { name: 'Account' }).waitFor()
+    expect(new URL(page.url()).hash).toBe('')
+    expect(await page.getByRole('button', { name: 'Administration' }).count()).toBe(0)
+    await call(server, 'PATCH', `/api/admin/users/${admin.id}`, member.token, { role: 'admin' })
+    await call(server, 'PATCH', `/api/admin/users/${member.id}`, admin.token, { role: 'member' })
     await page.context().close()
   })
 

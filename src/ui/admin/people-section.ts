@@ -52,7 +52,11 @@ export function createPeopleSection(meId: number) {
     const admin = person.role === 'admin'
     const reset = resetLinks.get(person.id)
     const promote = admin
-      ? action('Demote', person, () => update(person, { role: 'member' }))
+      ? action('Demote', person, async () => {
+          await update(person, { role: 'member' })
+          // No longer an admin: the page starts again as a member's, without this page.
+          if (me) location.replace('/')
+        })
       : action('Promote', person, () => update(person, { role: 'admin' }))
     const deactivate = person.deactivated
       ? action('Reactivate', person, () => update(person, { deactivated: false }))
