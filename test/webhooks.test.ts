@@ -71,6 +71,11 @@ describe('outgoing webhooks', () => {
     expect(got.json.room).toEqual({ id: room.id, name: room.name, type: 'direct' })
     expect(got.json.sender).toMatchObject({ id: member.id, username: member.username, role: 'member', deactivated: false })
     expect(typeof got.json.sender.online).toBe('boolean')
+    // Mentioned in a direct room: one call, not one for each reason.
+    const mentioned = await post(url, member, room.id, '@deploy-bot and again')
+    const marker = await post(url, member, room.id, 'marker')
+    await receiver.until(() => true, 3)
+    expect(receiver.received.map((r) => r.json.message.id)).toEqual([message.id, mentioned.id, marker.id])
     // Listing bots never shows the secret again: it is only in the creation answer.
     const listed = await call(url, `/api/admin/users?q=deploy-bot`, { token: admin.token })
     expect(JSON.stringify(listed.body)).not.toContain(bot.webhookSecret)

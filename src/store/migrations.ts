@@ -303,14 +303,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX outgoing_due ON outgoing (due_at);
   CREATE INDEX outgoing_message ON outgoing (message_id);
 
-  CREATE TRIGGER outgoing_webhooks AFTER INSERT ON messages WHEN NEW.message_type = 'MESSAGE' BEGIN
+  -- A mentioned bot; then a bot in a direct room that the message did not mention (no row twice).
+  -- The WHEN clauses keep a plain message in a group room from reading anything.
+  CREATE TRIGGER outgoing_webhooks_mentioned AFTER INSERT ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND NEW.mentions IS NOT NULL BEGIN
     INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
-    SELECT 'webhook', u.id, NEW.id, NEW.room_id, NEW.created_at, NEW.created_at FROM users u
-    WHERE u.id IN (
-        SELECT value FROM json_each(coalesce(NEW.mentions, '[]'))
-        UNION SELECT p.user_id FROM participants p JOIN rooms r ON r.id = p.room_id
-        WHERE p.room_id = NEW.room_id AND r.type = 'direct')
-      AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id != NEW.sender_id;
+    SELECT 'webhook', u.id, NEW.id, NEW.room_id, NEW.created_at, NEW.created_at
+    FROM json_each(NEW.mentions) j JOIN users u ON u.id = j.value
+    WHERE u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id != NEW.sender_id;
+  END;
+  CREATE TRIGGER outgoing_webhooks_direct AFTER INSERT ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND (SELECT type FROM rooms WHERE id = NEW.room_id) = 'direct' BEGIN
+    INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+    SELECT 'webhook', u.id, NEW.id, NEW.room_id, NEW.created_at, NEW.created_at
+    FROM participants p JOIN users u ON u.id = p.user_id
+    WHERE p.room_id = NEW.room_id AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL
+      AND u.id != NEW.sender_id AND u.id NOT IN (SELECT value FROM json_each(coalesce(NEW.mentions, '[]')));
   END;
   -- level 'all', or 'mentions' and mentioned (the defaults: direct 'all', group 'mentions')
   CREATE TRIGGER outgoing_pushes AFTER INSERT ON messages
