@@ -102,7 +102,13 @@ describe('Web Push delivery', () => {
     expect(push.path).toBe('/bob')
     const payload = await opened(url, bob.token, push, subscription)
     expect(payload).toEqual({ roomId: room.id, messageId: message.id, title: alice.username, body: 'lunch at noon?' })
-    await eventually(async () => (await metric(url, 'chat_outgoing_sent_total{kind="push"}')) === 1, 5000, 'the push counted')
+    // The body is a preview: one line, 120 characters at most.
+    await post(url, alice, room.id, `a long\nstory ${'word '.repeat(100)}`)
+    const long = await opened(url, bob.token, await service.next(), subscription)
+    expect([...long.body]).toHaveLength(120)
+    expect(long.body).toStartWith('a long story word')
+    expect(long.body).toEndWith('…')
+    await eventually(async () => (await metric(url, 'chat_outgoing_sent_total{kind="push"}')) === 2, 5000, 'both pushes counted')
   })
 
   it("follows the room's level and mentions, and never pushes the sender", async () => {

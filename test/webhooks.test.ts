@@ -126,6 +126,28 @@ describe('outgoing webhooks', () => {
     expect(receiver.received).toHaveLength(3)
   })
 
+  it('reads only the first 64 KiB of an answer: a longer JSON answer posts nothing, a long text is cut to a message', async () => {
+    const receiver = track(
+      startReceiver((r) =>
+        r.json.message.content === 'json'
+          ? Response.json({ content: 'cut off', pad: 'x'.repeat(70 * 1024) })
+          : new Response('y'.repeat(200 * 1024), { headers: { 'content-type': 'text/plain' } }),
+      ),
+    )
+    const { url, admin, member } = await setUp()
+    const bot = await createBot(url, admin, 'long-bot', receiver.url)
+    const room = await directRoom(url, member, bot)
+    const stream = track(await openStream(url, `/api/chat/rooms/${room.id}/subscribe`, member.token))
+    const json = await post(url, member, room.id, 'json')
+    const text = await post(url, member, room.id, 'text')
+
+    const reply = await stream.next((e) => e.event === 'message' && e.json.senderId === bot.id)
+    expect(reply.json.replyToId).toBe(text.id)
+    expect(reply.json.content).toBe('y'.repeat(4000))
+    const history = await call(url, `/api/chat/rooms/${room.id}/messages`, { token: member.token })
+    expect(history.body.filter((m: any) => m.replyToId === json.id)).toEqual([])
+  })
+
   it('retries a call that timed out and one answered 5xx, with the same delivery id, until a 2xx', async () => {
     const receiver = track(startReceiver((_, i) => (i === 0 ? never() : i === 1 ? new Response('busy', { status: 503 }) : new Response(null, { status: 204 }))))
     const { url, admin, member } = await setUp({ webhookTimeoutMs: 300, deliveryRetryBaseMs: 50 })

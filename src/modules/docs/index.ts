@@ -30,6 +30,7 @@ export function docsRoutes(version: string) {
             { name: 'rooms', description: 'Group and direct rooms' },
             { name: 'messages', description: 'History, posting, read markers, typing' },
             { name: 'streams', description: 'Server-Sent Events' },
+            { name: 'push', description: 'Web Push: the VAPID key and subscriptions' },
             { name: 'operations', description: 'Health, readiness, metrics' },
           ],
           components: {
