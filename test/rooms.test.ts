@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { call, createRoom, newUsers, post, startServer, type TestServer, type TestUser } from './helpers'
+import { call, createRoom, newUsers, openStream, post, startServer, type TestServer, type TestUser } from './helpers'
 
 let server: TestServer
 let alice: TestUser, bob: TestUser, carol: TestUser, dave: TestUser
@@ -174,6 +174,26 @@ describe('direct rooms', () => {
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1)
     expect(results.filter((r) => r.status === 201).length).toBe(1)
     expect(results.filter((r) => r.status === 200).length).toBe(19)
+  })
+
+  it('brings back a participant who had left with a JOIN message, and their user stream gets the room again', async () => {
+    const [x, y] = await newUsers(server.url, 2, 'dmback')
+    const room = (await send(`/api/chat/users/${y!.id}/rooms`, x!)).body
+    expect((await send(`/api/chat/rooms/${room.id}/leave`, y!)).status).toBe(204)
+    const stream = await openStream(server.url, '/api/chat/stream', y!.token)
+    try {
+      const again = await send(`/api/chat/users/${y!.id}/rooms`, x!)
+      expect(again.status).toBe(200)
+      expect(again.body.participants.map((p: any) => p.id).sort()).toEqual([x!.id, y!.id].sort())
+      expect((await stream.next((e) => e.event === 'room-created')).json.roomId).toBe(room.id)
+      const said = await post(server.url, x!, room.id, 'welcome back')
+      const joinAndMessage = [await stream.next((e) => e.event === 'message'), await stream.next((e) => e.event === 'message')]
+      expect(joinAndMessage.map((e) => e.json.messageType)).toEqual(['JOIN', 'MESSAGE'])
+      expect(joinAndMessage[0]!.json.senderId).toBe(y!.id)
+      expect(joinAndMessage[1]!.json.id).toBe(said.id)
+    } finally {
+      stream.close()
+    }
   })
 
   it('yourself is 400, an unknown user 404', async () => {

@@ -278,8 +278,11 @@ export interface Store {
 
   // rooms
   createRoom(input: { name: string; visibility: Visibility; ownerId: number; participantIds: number[]; now: number }): Promise<RoomRecord>
-  /** The one direct room of two users, created if missing (exactly one per pair, under any concurrency). */
-  ensureDirectRoom(userA: number, userB: number, name: string, now: number): Promise<{ room: RoomRecord; created: boolean }>
+  /**
+   * The one direct room of two users, created if missing (exactly one per pair, under any
+   * concurrency). Either of them who had left is added back, with a JOIN message (`rejoined`).
+   */
+  ensureDirectRoom(userA: number, userB: number, name: string, now: number): Promise<{ room: RoomRecord; created: boolean; rejoined: MessageRecord[] }>
   /** The room and whether userId is in it, in one read (the access check of every room route). */
   getRoomFor(roomId: number, userId: number): Promise<(RoomRecord & { member: boolean }) | null>
   /** Participants of each room, ordered by user id. */

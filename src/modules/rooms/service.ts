@@ -153,8 +153,9 @@ export function createRoomService({
       if (otherId === userId) throw badRequest('userId: a direct room needs another user')
       const [me, other] = await Promise.all([store.getUser(userId), available(otherId)])
       if (!me) throw notFound('user')
-      const { room, created } = await store.ensureDirectRoom(userId, otherId, `${me.username}, ${other.username}`.slice(0, 100), now())
+      const { room, created, rejoined } = await store.ensureDirectRoom(userId, otherId, `${me.username}, ${other.username}`.slice(0, 100), now())
       if (created) for (const id of [userId, otherId]) bus.publish(userTopic(id), { type: 'room-created', roomId: room.id, userId: id, sinceId: 0 })
+      for (const join of rejoined) announceMembership(room.id, join.senderId, 'room-created', join)
       return { room: await roomFor(room.id, userId), created }
     },
   }

@@ -97,14 +97,17 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
     return { ...room, lastMessage: last && toRecord(last), unreadCount: 0, mentionCount: 0, notificationLevel: 'none' }
   })
 
-  const addParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
+  const joinedText = (userId: number) => `${userById.get(userId)?.displayName ?? 'someone'} joined`
+  /** Adds a participant with a JOIN message, inside the caller's transaction; null if already in. */
+  const join = (roomId: number, userId: number, content: string, now: number) => {
     const added = insertParticipant.run(roomId, userId, now, 0).changes > 0
     if (!added) return null
-    const join = messages.write(roomId, userId, content, 'JOIN', now)
+    const message = messages.write(roomId, userId, content, 'JOIN', now)
     // Only what comes after joining counts as unread for the newcomer.
-    messages.markRead(roomId, userId, join.id)
-    return join
-  })
+    messages.markRead(roomId, userId, message.id)
+    return message
+  }
+  const addParticipantTx = db.transaction(join)
 
   const removeParticipantTx = db.transaction((roomId: number, userId: number, content: string, now: number) => {
     if (!isParticipant.get(roomId, userId)) return null
@@ -132,10 +135,14 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
       const key = `${low}:${high}`
       const ensure = db.transaction(() => {
         const existing = directRoom.get(key)
-        const room = existing ?? returning(insertRoom, name, 'direct', 'private', low, now, key)!
-        // Re-adds a participant who had left: the pair always has its one room.
-        for (const userId of [low, high]) insertParticipant.run(room.id, userId, now, 0)
-        return { room, created: !existing }
+        if (!existing) {
+          const room = returning(insertRoom, name, 'direct', 'private', low, now, key)!
+          for (const userId of [low, high]) insertParticipant.run(room.id, userId, now, 0)
+          return { room, created: true, rejoined: [] }
+        }
+        // Re-adds a participant who had left, as a join: the pair always has its one room.
+        const rejoined = [low, high].flatMap((userId) => join(existing.id, userId, joinedText(userId), now) ?? [])
+        return { room: existing, created: false, rejoined }
       })
       // IMMEDIATE: the read and the insert happen under one write lock, across processes too.
       return retryBusy(() => ensure.immediate())
@@ -172,8 +179,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
       await retryBusy(() => deleteRoom.run(roomId))
     },
     async addParticipant(roomId, userId, now) {
-      const user = userById.get(userId)
-      const content = `${user?.displayName ?? 'someone'} joined`
+      const content = joinedText(userId)
       return retryBusy(() => addParticipantTx.immediate(roomId, userId, content, now))
     },
     async removeParticipant(roomId, userId, now) {
