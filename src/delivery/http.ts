@@ -38,5 +38,5 @@ export async function readCapped(response: Response): Promise<Uint8Array> {
   return Buffer.concat(chunks)
 }
 
-/** Drains nothing: an answer whose body does not matter is cancelled, freeing the connection. */
+/** An answer whose body does not matter: cancelled unread, which frees the connection. */
 export const discard = (response: Response) => response.body?.cancel().catch(() => {})

@@ -74,7 +74,7 @@ export function createPushSender({ store, presence, keys, subject, awayMs, now =
 }
 
 /** The first PREVIEW_CHARS code points on one line, or the files' names for a message of files only. */
-export function preview(content: string, fileNames: string[]): string {
+function preview(content: string, fileNames: string[]): string {
   const text = content.replace(/\s+/g, ' ').trim() || fileNames.join(', ')
   const chars = [...text]
   return chars.length <= PREVIEW_CHARS ? text : `${chars.slice(0, PREVIEW_CHARS - 1).join('')}…`

@@ -31,7 +31,7 @@ export type Outcome =
 
 export type Sender = (call: OutgoingCall, signal: AbortSignal) => Promise<Outcome>
 
-export const MIN_TRIES = 3
+const MIN_TRIES = 3
 const PER_TARGET_IN_FLIGHT = 4
 /** How often an idle worker looks for due calls (an index read; a claim only when one is due). */
 const POLL_MS = 100
@@ -52,7 +52,7 @@ export interface DeliveryWorkerOptions {
 }
 
 /** The wait before try number `attempts + 1`: base * 2^(attempts - 1), +-20%, capped. */
-export function retryDelay(attempts: number, baseMs: number): number {
+function retryDelay(attempts: number, baseMs: number): number {
   const exact = Math.min(baseMs * 2 ** Math.min(attempts - 1, 30), MAX_RETRY_DELAY_MS)
   return Math.round(exact * (0.8 + Math.random() * 0.4))
 }
@@ -60,7 +60,7 @@ export function retryDelay(attempts: number, baseMs: number): number {
 export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   const { store, senders, metrics, log, concurrency, timeoutMs, retryBaseMs, giveUpMs, now = Date.now } = options
   const leaseMs = 2 * timeoutMs + 1000
-  const inFlight = new Map<number, { call: OutgoingCall; abort: AbortController }>()
+  const inFlight = new Map<number, AbortController>()
   const perTarget = new Map<string, number>()
   let stopped = false
   let claiming = false
@@ -82,8 +82,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
         const at = now()
         const calls = await store.claimOutgoing({ now: at, leaseUntil: at + leaseMs, limit: free, perTarget: PER_TARGET_IN_FLIGHT, inFlight: perTarget })
         for (const call of calls) start(call)
-        // A full page may leave more due: look again at once (a target's extra calls wait).
-        if (calls.length === free) again = true
+        // Slots freed or calls asked for while this claim ran: claim again.
       } while (again)
       if (!stopped && now() - lastBacklog >= BACKLOG_EVERY_MS) await readBacklog()
     } catch (error) {
@@ -114,7 +113,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   function start(call: OutgoingCall) {
     const target = targetOf(call)
     const abort = new AbortController()
-    inFlight.set(call.id, { call, abort })
+    inFlight.set(call.id, abort)
     perTarget.set(target, (perTarget.get(target) ?? 0) + 1)
     void run(call, abort.signal).finally(() => {
       inFlight.delete(call.id)
@@ -174,13 +173,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions) {
   void fill()
 
   return {
-    /** Looks for due calls now (after this instance stored a message). */
-    wake: () => void fill(),
     /** Stops claiming, aborts the calls in flight (each put back, due at once) and waits for them. */
     async stop() {
       stopped = true
       clearInterval(timer)
-      for (const { abort } of inFlight.values()) abort.abort()
+      for (const abort of inFlight.values()) abort.abort()
       if (inFlight.size > 0) await new Promise<void>((resolve) => idle.add(resolve))
     },
   }

@@ -12,9 +12,9 @@ import { discard, failedAnswer, noAnswer, readCapped } from './http'
 import type { Outcome, Sender } from './queue'
 
 /** The signature header: `sha256=<hex HMAC-SHA256 of the raw body, keyed with the bot's secret>`. */
-export const SIGNATURE_HEADER = 'x-chat-signature'
+const SIGNATURE_HEADER = 'x-chat-signature'
 
-export const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
+const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
 /**
  * Outgoing webhooks: POSTs `{message, room: {id, name, type}, sender: User}` to the bot's
