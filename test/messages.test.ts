@@ -51,6 +51,25 @@ describe('posting', () => {
   })
 })
 
+describe('racing a room\'s deletion', () => {
+  it('answers posts, joins and additions 2xx or 404, never 500, and stores nothing in the room once it is gone', async () => {
+    const [owner, member, newcomer, joiner] = await newUsers(server.url, 4, 'msgrace')
+    const statuses = new Set<number>()
+    for (let round = 0; round < 20; round++) {
+      const room = await createRoom(server.url, owner!, { participantIds: [member!.id], visibility: 'public' })
+      const racing = [
+        ...Array.from({ length: 20 }, (_, i) => send(room.id, i % 2 ? owner! : member!, { content: `race ${i}` })),
+        call(server.url, `/api/chat/rooms/${room.id}`, { method: 'DELETE', token: owner!.token }),
+        call(server.url, `/api/chat/rooms/${room.id}/participants`, { token: owner!.token, body: { userId: newcomer!.id } }),
+        call(server.url, `/api/chat/rooms/${room.id}/join`, { method: 'POST', token: joiner!.token }),
+      ]
+      for (const reply of await Promise.all(racing)) statuses.add(reply.status)
+      expect((await history(room.id, owner!)).status).toBe(404)
+    }
+    expect([...statuses].filter((status) => ![200, 201, 204, 404].includes(status))).toEqual([])
+  })
+})
+
 describe('idempotent retries', () => {
   it('a repeated clientMessageId returns the first message (200) and stores nothing', async () => {
     const room = await createRoom(server.url, alice)

@@ -81,6 +81,12 @@ export interface FileRecord extends AttachmentRecord {
  */
 export class UnattachableFilesError extends Error {}
 
+/**
+ * postMessage's sender is not (or no longer) a participant of the room, or the room is gone:
+ * checked inside the write, so a post racing a leave or a deletion stores nothing.
+ */
+export class NotParticipantError extends Error {}
+
 export interface MessageRecord {
   id: number
   roomId: number
@@ -304,8 +310,9 @@ export interface Store {
 
   // messages
   /**
-   * Stores a MESSAGE. With a clientMessageId already used by this sender in this room, stores
-   * nothing and returns the first message with created=false.
+   * Stores a MESSAGE of a participant (else NotParticipantError). With a clientMessageId
+   * already used by this sender in this room, stores nothing and returns the first message
+   * with created=false.
    */
   postMessage(input: {
     roomId: number

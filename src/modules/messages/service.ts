@@ -1,6 +1,6 @@
 import { roomTopic, userTopic, type Bus } from '../../bus/bus'
 import { AppError, badRequest, forbidden, notFound } from '../../errors'
-import { UnattachableFilesError, type MessageRecord, type RoomRecord, type Store, type UserRecord } from '../../store/store'
+import { NotParticipantError, UnattachableFilesError, type MessageRecord, type RoomRecord, type Store, type UserRecord } from '../../store/store'
 import { cursor, pageLimit, requiredCursor } from '../common/paging'
 import { checkText, codePoints } from '../common/text'
 import type { RoomService } from '../rooms/service'
@@ -99,9 +99,11 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, rel
       const mentions = await mentionsIn(roomId, content)
       const { message, created } = await store
         .postMessage({ roomId, senderId: userId, content, clientMessageId, replyToId, mentions, attachmentIds, now: now() })
-        .catch((error: unknown) => {
+        .catch(async (error: unknown) => {
           if (error instanceof UnattachableFilesError) throw badRequest("attachmentIds: each must be one of the caller's uploads in this room, not yet attached, named once")
-          throw error
+          // The caller left, or the room went, since the check above: answer as that check now would.
+          if (error instanceof NotParticipantError) await rooms.participating(roomId, userId)
+          throw error instanceof NotParticipantError ? forbidden('only participants can do this; join the room first') : error
         })
       if (created) announce(roomId, message.id)
       return { message: toMessage(message), created }

@@ -1,6 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import { createGroupCommit, type Outcome } from '../group-commit'
-import type { MessageRecord, Store } from '../store'
+import { NotParticipantError, type MessageRecord, type Store } from '../store'
 import { bounded, retryBusy, returning, statement } from './database'
 import type { EventWriter } from './events'
 import type { FileWriter } from './files'
@@ -70,6 +70,7 @@ export function createMessageStore(db: Database, events: EventWriter, files: Fil
      SET last_read_id = max(last_read_id, min(?1, (SELECT coalesce(max(id), 0) FROM messages WHERE room_id = ?2)))
      WHERE room_id = ?2 AND user_id = ?3`,
   )
+  const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
   const markOwnRead = q(`UPDATE participants SET last_read_id = ?1 WHERE room_id = ?2 AND user_id = ?3 AND last_read_id < ?1`)
 
   const insert = (input: PostInput, type: MessageRecord['messageType'], attachments: readonly unknown[] = []) => {
@@ -86,6 +87,9 @@ export function createMessageStore(db: Database, events: EventWriter, files: Fil
   }
 
   const postOne = (input: PostInput) => {
+    // The service checked it before; this is the check a leave or a room deletion committed
+    // since cannot slip past (a deleted room would fail the insert's foreign key instead).
+    if (!isParticipant.get(input.roomId, input.senderId)) throw new NotParticipantError('the sender is not in the room')
     const attachmentIds = input.attachmentIds ?? []
     if (attachmentIds.length > 0 && input.clientMessageId !== null) {
       // A retry of a post that took these files finds them taken: it gets the first message.

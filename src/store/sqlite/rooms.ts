@@ -47,8 +47,10 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
   )
   const directRoom = q<RoomRecord>(`SELECT ${ROOM} FROM rooms r WHERE r.direct_key = ?`)
   const userById = q<UserRecord>(`SELECT ${USER} FROM users u WHERE u.id = ?`)
+  // Nothing for a room deleted since the caller's check (rather than a foreign key error).
   const insertParticipant = q(
-    `INSERT INTO participants (room_id, user_id, joined_at, last_read_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO participants (room_id, user_id, joined_at, last_read_id)
+     SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM rooms WHERE id = ?1) ON CONFLICT DO NOTHING`,
   )
   const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
   // One query for any number of rooms: the ids travel as one JSON array parameter.
