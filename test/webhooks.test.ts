@@ -148,18 +148,19 @@ describe('outgoing webhooks', () => {
     expect(history.body.filter((m: any) => m.replyToId === json.id)).toEqual([])
   })
 
-  it('retries a call that timed out and one answered 5xx, with the same delivery id, until a 2xx', async () => {
-    const receiver = track(startReceiver((_, i) => (i === 0 ? never() : i === 1 ? new Response('busy', { status: 503 }) : new Response(null, { status: 204 }))))
+  it('retries a call that timed out, then one answered 5xx, then 429, with the same delivery id, until a 2xx', async () => {
+    const answers = [never, () => new Response('busy', { status: 503 }), () => new Response('slow down', { status: 429 })]
+    const receiver = track(startReceiver((_, i) => answers[i]?.() ?? new Response(null, { status: 204 })))
     const { url, admin, member } = await setUp({ webhookTimeoutMs: 300, deliveryRetryBaseMs: 50 })
     const bot = await createBot(url, admin, 'slow-bot', receiver.url)
     const room = await directRoom(url, member, bot)
     const message = await post(url, member, room.id, 'are you there?')
 
-    const tries = await receiver.until(() => true, 3)
-    expect(tries.map((r) => r.json.message.id)).toEqual([message.id, message.id, message.id])
+    const tries = await receiver.until(() => true, 4)
+    expect(tries.map((r) => r.json.message.id)).toEqual([message.id, message.id, message.id, message.id])
     expect(new Set(tries.map((r) => r.headers.get('x-chat-delivery'))).size).toBe(1)
     await eventually(async () => (await metric(url, 'chat_outgoing_sent_total{kind="webhook"}')) === 1, 5000, 'the call counted as sent')
-    expect(await metric(url, 'chat_outgoing_retried_total{kind="webhook"}')).toBe(2)
+    expect(await metric(url, 'chat_outgoing_retried_total{kind="webhook"}')).toBe(3)
   })
 
   it('does not retry a 4xx (other than 408/429): the call is given up and counted', async () => {
