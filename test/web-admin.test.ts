@@ -7,8 +7,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { browserUnavailable, call, expectNoPageErrors, launchBrowser, newContext, openPage, PASSWORD, register, signedIn, uniqueName, type Account } from './support/browser'
+import { runCli } from './support/cli'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
@@ -64,7 +65,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
   it('shows Administration to admins only', async () => {
     const member = await register(server, 'plain', 'Plain Member')
     const memberPage = await openPage(await signedIn(browser, server, member))
-    await memberPage.getByRole('button', { name: 'Account' }).waitFor()
+    await memberPage.getByRole('button', { name: 'Account', exact: true }).waitFor()
     expect(await memberPage.getByRole('button', { name: 'Administration' }).count()).toBe(0)
     await memberPage.context().close()
 
@@ -106,7 +107,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await personRow(page, member).getByRole('button', { name: `Promote ${member.username}` }).click()
     await personRow(page, member).getByText('Admin', { exact: true }).waitFor()
     await Promise.all([page.waitForEvent('load'), personRow(page, admin).getByRole('button', { name: `Demote ${admin.username}` }).click()])
-    await page.getByRole('button', { name: 'Account' }).waitFor()
+    await page.getByRole('button', { name: 'Account', exact: true }).waitFor()
     expect(new URL(page.url()).hash).toBe('')
     expect(await page.getByRole('button', { name: 'Administration' }).count()).toBe(0)
     await call(server, 'PATCH', `/api/admin/users/${admin.id}`, member.token, { role: 'admin' })
@@ -117,7 +118,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
   it("deactivating someone signs their open page out at once; reactivating lets them back in", async () => {
     const leaver = await register(server, 'leaver', 'Leaving Soon')
     const theirs = await openPage(await signedIn(browser, server, leaver))
-    await theirs.getByRole('button', { name: 'Account' }).waitFor()
+    await theirs.getByRole('button', { name: 'Account', exact: true }).waitFor()
 
     const page = await openPage(await signedIn(browser, server, admin))
     await openAdministration(page)
@@ -156,8 +157,8 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await shoot(theirs, 'reset-page')
     await theirs.getByLabel('New password').fill(NEW_PASSWORD)
     await theirs.getByRole('button', { name: 'Set password' }).click()
-    await theirs.getByRole('button', { name: 'Account' }).waitFor()
-    expect(new URL(theirs.url()).pathname).toBe('/')
+    await theirs.getByRole('button', { name: 'Account', exact: true }).waitFor()
+    await theirs.waitForURL((address) => address.pathname === '/')
     expect(await signInStatus(server, forgetful.username, NEW_PASSWORD)).toBe(200)
     expect(await signInStatus(server, forgetful.username, PASSWORD)).toBe(401)
 
@@ -171,51 +172,78 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await Promise.all([theirs.context().close(), again.context().close(), context.close()])
   })
 
-  it('creates an invite with expiry and uses; the link signs a new person up; revoking ends one', async () => {
-    const page = await openPage(await signedIn(browser, server, admin))
-    await openAdministration(page)
-    const invites = page.getByRole('list', { name: 'Invites' })
-    await page.getByLabel('Expires after').selectOption({ label: '1 day' })
-    await page.getByLabel('Uses').fill('1')
-    await page.getByRole('button', { name: 'Create invite' }).click()
-    const row = invites.getByRole('listitem').filter({ hasText: '0 of 1 used' })
-    const url = await row.getByRole('textbox', { name: 'Invite link' }).inputValue()
-    expect(url).toStartWith(`${server.url}/join#`)
-    const token = url.split('#')[1]!
-    const expires = Date.parse((await call<{ token: string; expiresAt: string }[]>(server, 'GET', '/api/admin/invites', admin.token)).find((invite) => invite.token === token)!.expiresAt)
-    expect(Math.abs(expires - Date.now() - 24 * 3600_000)).toBeLessThan(60_000)
+  it('on a server closed to sign-up, an invite with expiry and uses signs a new person up; a used-up or revoked one does not', async () => {
+    // Registration closed, as a team that invites runs it; its admin made with the command line.
+    const closed = await spawnServer({ env: { ALLOW_REGISTRATION: 'false' } })
+    const contexts: BrowserContext[] = []
+    try {
+      const added = await runCli(['users', 'add', 'owner', '--admin', '--password-stdin'], { env: { DATABASE_PATH: closed.dbPath }, stdin: `${PASSWORD}\n` })
+      expect(added.code).toBe(0)
+      const { user, token: ownerToken } = await call<{ user: { id: number; displayName: string }; token: string }>(closed, 'POST', '/api/auth/login', undefined, { username: 'owner', password: PASSWORD })
+      const owner: Account = { id: user.id, username: 'owner', displayName: user.displayName, token: ownerToken }
+      const context = await signedIn(browser, closed, owner)
+      contexts.push(context)
+      const page = await openPage(context)
+      await openAdministration(page)
+      const invites = page.getByRole('list', { name: 'Invites' })
+      await page.getByLabel('Expires after').selectOption({ label: '1 day' })
+      await page.getByLabel('Uses').fill('1')
+      await page.getByRole('button', { name: 'Create invite' }).click()
+      const row = invites.getByRole('listitem').filter({ hasText: '0 of 1 used' })
+      const url = await row.getByRole('textbox', { name: 'Invite link' }).inputValue()
+      expect(url).toStartWith(`${closed.url}/join#`)
+      const token = url.split('#')[1]!
+      const live = await call<{ token: string; expiresAt: string }[]>(closed, 'GET', '/api/admin/invites', owner.token)
+      expect(Math.abs(Date.parse(live.find((invite) => invite.token === token)!.expiresAt) - Date.now() - 24 * 3600_000)).toBeLessThan(60_000)
 
-    const newcomer = uniqueName('newbie')
-    const theirs = await (await newContext(browser, server)).newPage()
-    await theirs.goto(url)
-    await theirs.getByRole('heading', { name: 'Join the chat' }).waitFor()
-    await shoot(theirs, 'join-page')
-    await theirs.getByLabel('Username').fill(newcomer)
-    await theirs.getByLabel('Display name (optional)').fill('New Person')
-    await theirs.getByLabel('Password').fill(PASSWORD)
-    await theirs.getByRole('button', { name: 'Create account' }).click()
-    await theirs.getByRole('button', { name: 'Account' }).waitFor()
-    expect(await theirs.locator('.sidebar__me strong').textContent()).toBe('New Person')
-    expect(await signInStatus(server, newcomer, PASSWORD)).toBe(200)
+      const newcomer = uniqueName('newbie')
+      const theirContext = await newContext(browser, closed)
+      contexts.push(theirContext)
+      const theirs = await theirContext.newPage()
+      await theirs.goto(url)
+      await theirs.getByRole('heading', { name: 'Join the chat' }).waitFor()
+      await shoot(theirs, 'join-page')
+      await theirs.getByLabel('Username').fill(newcomer)
+      await theirs.getByLabel('Display name (optional)').fill('New Person')
+      await theirs.getByLabel('Password').fill(PASSWORD)
+      await theirs.getByRole('button', { name: 'Create account' }).click()
+      await theirs.getByRole('button', { name: 'Account', exact: true }).waitFor()
+      await theirs.waitForURL((address) => address.pathname === '/')
+      expect(await theirs.locator('.sidebar__me strong').textContent()).toBe('New Person')
+      expect(await signInStatus(closed, newcomer, PASSWORD)).toBe(200)
 
-    // Used up: no longer live. A second invite is revoked from the page.
-    await page.reload()
-    await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor()
-    await page.getByRole('list', { name: 'People' }).getByRole('listitem', { name: newcomer, exact: true }).waitFor()
-    await page.locator(`[data-invite="${token}"]`).waitFor({ state: 'detached' })
-    await page.getByRole('button', { name: 'Create invite' }).click()
-    const second = invites.getByRole('listitem').filter({ hasText: '0 used · no limit' }).first()
-    const doomed = await second.getByRole('textbox', { name: 'Invite link' }).inputValue()
-    await second.getByRole('button', { name: 'Revoke' }).click()
-    await page.locator(`[data-invite="${doomed.split('#')[1]}"]`).waitFor({ state: 'detached' })
-    const refused = await fetch(server.url + '/api/auth/register', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: uniqueName('late'), password: PASSWORD, inviteToken: doomed.split('#')[1] }),
-    })
-    // Registration is open on this server, so a dead invite is refused outright rather than ignored.
-    expect(refused.status).toBe(403)
-    await Promise.all([theirs.context().close(), page.context().close()])
+      // Used up: the link refuses the next person, with the server's words, and is no longer live.
+      const lateContext = await newContext(browser, closed)
+      contexts.push(lateContext)
+      const late = await lateContext.newPage()
+      await late.goto(url)
+      await late.getByLabel('Username').fill(uniqueName('late'))
+      await late.getByLabel('Password').fill(PASSWORD)
+      await late.getByRole('button', { name: 'Create account' }).click()
+      await late.getByRole('alert').filter({ hasText: /./ }).waitFor()
+      expect(await late.getByRole('button', { name: 'Account', exact: true }).count()).toBe(0)
+
+      await page.reload()
+      await page.getByRole('heading', { name: 'Administration', level: 1 }).waitFor()
+      await page.getByRole('list', { name: 'People' }).getByRole('listitem', { name: newcomer, exact: true }).waitFor()
+      await page.locator(`[data-invite="${token}"]`).waitFor({ state: 'detached' })
+
+      // A revoked one signs nobody up.
+      await page.getByRole('button', { name: 'Create invite' }).click()
+      const second = invites.getByRole('listitem').filter({ hasText: '0 used · no limit' }).first()
+      const doomed = (await second.getByRole('textbox', { name: 'Invite link' }).inputValue()).split('#')[1]!
+      await second.getByRole('button', { name: 'Revoke' }).click()
+      await page.locator(`[data-invite="${doomed}"]`).waitFor({ state: 'detached' })
+      const refused = await fetch(closed.url + '/api/auth/register', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ username: uniqueName('late'), password: PASSWORD, inviteToken: doomed }),
+      })
+      expect(refused.status).toBe(403)
+    } finally {
+      await Promise.all(contexts.map((context) => context.close()))
+      await closed.stop()
+    }
   })
 
   it('creates a bot: its token and webhook secret shown once; its webhook listed where the server lists bots', async () => {
@@ -248,7 +276,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     const person = await register(server, 'tinker', 'Tinker')
     const other = await openPage(await signedIn(browser, server, person))
     const page = await openPage(await signedIn(browser, server, person))
-    await page.getByRole('button', { name: 'Account' }).click()
+    await page.getByRole('button', { name: 'Account', exact: true }).click()
     const dialog = page.getByRole('dialog', { name: 'Account' })
 
     await dialog.getByLabel('Display name').fill('Tinker Tailor')
@@ -281,7 +309,7 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     await other.getByRole('heading', { name: 'Sign in to chat' }).waitFor()
     await dialog.getByRole('button', { name: 'Close' }).click()
     await page.reload()
-    await page.getByRole('button', { name: 'Account' }).waitFor()
+    await page.getByRole('button', { name: 'Account', exact: true }).waitFor()
     await Promise.all([other.context().close(), page.context().close()])
   })
 })

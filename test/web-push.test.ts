@@ -243,7 +243,7 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     await context.grantPermissions(['notifications'])
     await fakePushService(context, endpoint, keys)
     const page = await openPage(context)
-    await page.getByRole('button', { name: 'Account' }).click()
+    await page.getByRole('button', { name: 'Account', exact: true }).click()
     const dialog = page.getByRole('dialog', { name: 'Account' })
     const toggle = dialog.getByRole('switch', { name: /Push notifications on this device/ })
     const subscribed = page.waitForRequest((request) => request.url().endsWith('/api/push/subscriptions') && request.method() === 'POST')
@@ -290,7 +290,7 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     await back.locator('.messages__list .message__text', { hasText: 'Deploy at five?' }).waitFor()
 
     // Signing out tells the server to forget this device first.
-    await back.getByRole('button', { name: 'Account' }).click()
+    await back.getByRole('button', { name: 'Account', exact: true }).click()
     await back.getByRole('dialog', { name: 'Account' }).getByRole('switch', { name: /Push notifications/, checked: true }).waitFor()
     await back.getByRole('dialog', { name: 'Account' }).getByRole('button', { name: 'Close' }).click()
     const unsubscribed = back.waitForRequest((request) => request.url().endsWith('/api/push/subscriptions') && request.method() === 'DELETE')
@@ -306,9 +306,10 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     const context = await signedIn(browser, server, person)
     await context.grantPermissions(['notifications'])
     const page = await openPage(context)
-    await page.getByRole('button', { name: 'Account' }).click()
+    await page.getByRole('button', { name: 'Account', exact: true }).click()
     const toggle = page.getByRole('switch', { name: /Push notifications on this device/ })
-    await toggle.check()
+    // A click, not check(): the switch turns itself back off as soon as the browser refuses.
+    await toggle.click()
     await page.getByText(/Push notifications could not be turned on/).waitFor()
     expect(await toggle.isChecked()).toBe(false)
     await page.getByRole('dialog', { name: 'Account' }).getByRole('region', { name: 'Notifications' }).screenshot({ path: join(ARTIFACTS, 'push-setting-refused.png') })
