@@ -254,7 +254,6 @@ export interface Store {
   sessionAlive(sessionId: number, now: number): Promise<boolean>
   /** A user's live access tokens, newest first. */
   listTokens(userId: number, now: number, limit: number): Promise<TokenRecord[]>
-  getToken(userId: number, tokenId: number, now: number): Promise<TokenRecord | null>
   /** Ends userId's access token (logged as a revocation); false when they have no such token. */
   deleteToken(userId: number, tokenId: number, now: number): Promise<boolean>
 

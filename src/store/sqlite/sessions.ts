@@ -5,7 +5,7 @@ import type { RevocationWriter } from './revocations'
 
 export type SessionStore = Pick<
   Store,
-  'createSession' | 'findSession' | 'extendSession' | 'touchSession' | 'deleteSession' | 'sessionAlive' | 'listTokens' | 'getToken' | 'deleteToken'
+  'createSession' | 'findSession' | 'extendSession' | 'touchSession' | 'deleteSession' | 'sessionAlive' | 'listTokens' | 'deleteToken'
 >
 
 export interface NewSession {
@@ -54,9 +54,6 @@ export function createSessionStore(db: Database, revocations: RevocationWriter):
     `SELECT ${TOKEN} FROM sessions s WHERE s.user_id = ?1 AND s.kind = 'token' AND (s.expires_at IS NULL OR s.expires_at > ?2)
      ORDER BY s.id DESC LIMIT ?3`,
   )
-  const tokenOf = q<TokenRecord>(
-    `SELECT ${TOKEN} FROM sessions s WHERE s.user_id = ?1 AND s.id = ?3 AND s.kind = 'token' AND (s.expires_at IS NULL OR s.expires_at > ?2)`,
-  )
   const deleteToken = q<{ id: number }>(`DELETE FROM sessions WHERE user_id = ? AND id = ? AND kind = 'token' RETURNING id`)
 
   const writer: SessionWriter = {
@@ -102,9 +99,6 @@ export function createSessionStore(db: Database, revocations: RevocationWriter):
     },
     async listTokens(userId, now, limit) {
       return tokensOf.all(userId, now, bounded(limit))
-    },
-    async getToken(userId, tokenId, now) {
-      return tokenOf.get(userId, now, tokenId)
     },
     async deleteToken(userId, tokenId, now) {
       return retryBusy(() => deleteTokenTx.immediate(userId, tokenId, now))
