@@ -192,6 +192,8 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
       const row = invites.getByRole('listitem').filter({ hasText: '0 of 1 used' })
       const url = await row.getByRole('textbox', { name: 'Invite link' }).inputValue()
       expect(url).toStartWith(`${closed.url}/join#`)
+      await page.getByRole('heading', { name: 'Invites' }).scrollIntoViewIfNeeded()
+      await shoot(page, 'admin-invites')
       const token = url.split('#')[1]!
       const live = await call<{ token: string; expiresAt: string }[]>(closed, 'GET', '/api/admin/invites', owner.token)
       expect(Math.abs(Date.parse(live.find((invite) => invite.token === token)!.expiresAt) - Date.now() - 24 * 3600_000)).toBeLessThan(60_000)

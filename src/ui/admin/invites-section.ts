@@ -63,7 +63,7 @@ export function createInvitesSection() {
       'li',
       { class: 'admin-row', 'data-invite': invite.token, 'aria-label': `Invite made ${formatWhen(invite.createdAt)}` },
       h('div', { class: 'admin-row__main' }, h('span', { class: 'admin-row__text' }, h('strong', {}, uses(invite)), h('small', {}, `Expires ${formatWhen(invite.expiresAt)}`)), h('span', { class: 'admin-row__actions' }, revoke)),
-      h('div', { class: 'admin-row__extra' }, copyField(invite.url, 'Copy link', { name: 'Invite link' })),
+      h('div', { class: 'admin-row__extra admin-row__extra--flush' }, copyField(invite.url, 'Copy link', { name: 'Invite link' })),
     )
   }
 
