@@ -80,6 +80,7 @@ const ROWS: Record<string, Row> = {
   'POST /api/admin/invites':                                            row('401 403 403 403', { accounts: ADMIN_ONLY(201), body: () => ({}) }),
   'GET /api/admin/invites':                                             row('401 403 403 403', { accounts: ADMIN_ONLY(200) }),
   'DELETE /api/admin/invites/{token}':                                  row('401 403 403 403', { accounts: ADMIN_ONLY(204), prepare: adminMade('invite') }),
+  'GET /api/admin/bots':                                                row('401 403 403 403', { accounts: ADMIN_ONLY(200) }),
   'POST /api/admin/bots':                                               row('401 403 403 403', { accounts: ADMIN_ONLY(201), body: (c) => ({ username: c.unique('authzbot') }) }),
   'DELETE /api/admin/bots/{userId}':                                    row('401 403 403 403', { accounts: ADMIN_ONLY(204), prepare: adminMade('bot') }),
   'GET /api/push/key':                                                  row('401 200 200 200', { accounts: '200 200 200 200 401' }),

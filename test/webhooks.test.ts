@@ -180,6 +180,26 @@ describe('outgoing webhooks', () => {
     expect(await metric(url, 'chat_outgoing_retried_total{kind="webhook"}')).toBe(0)
   })
 
+  it("lists the bots for admins with each one's webhook URL, last try and waiting calls", async () => {
+    const ok = track(startReceiver())
+    const down = track(startReceiver(() => new Response('down', { status: 503 })))
+    const { url, admin, member } = await setUp({ deliveryRetryBaseMs: 60_000 })
+    const good = await createBot(url, admin, 'good-bot', ok.url)
+    const bad = await createBot(url, admin, 'bad-bot', down.url)
+    await post(url, member, (await directRoom(url, member, good)).id, 'hello good')
+    await post(url, member, (await directRoom(url, member, bad)).id, 'hello bad')
+    await ok.next()
+    await down.next()
+
+    const list = async () => (await call(url, '/api/admin/bots', { token: admin.token })).body as any[]
+    await eventually(async () => (await list()).every((b) => b.lastDelivery !== null), 5000, 'both tries recorded')
+    const [first, second] = await list()
+    expect(first).toMatchObject({ user: { id: good.id, role: 'bot' }, webhookUrl: `${ok.url}/`, lastDelivery: { ok: true, status: 204, error: null }, pending: 0 })
+    expect(second).toMatchObject({ user: { id: bad.id }, lastDelivery: { ok: false, status: 503 }, pending: 1 })
+    expect(new Date(second.lastDelivery.at).getTime()).toBeGreaterThan(Date.now() - 60_000)
+    expect((await call(url, '/api/admin/bots', { token: member.token })).status).toBe(403)
+  })
+
   it('sends the calls pending at a SIGKILL after the restart, each answered once', async () => {
     const receiver = track(startReceiver(() => new Response('down', { status: 503 })))
     const child = await spawnServer({ env: { DELIVERY_RETRY_BASE_MS: '200', WEBHOOK_TIMEOUT_MS: '1000' } })

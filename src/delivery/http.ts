@@ -13,7 +13,7 @@ export function failedAnswer(status: number): Outcome {
 }
 
 /** A fetch that failed without an answer (refused, reset, timed out): worth another try. */
-export const noAnswer = (error: unknown): Outcome => ({
+export const noAnswer = (error: unknown): Outcome & { result: 'retry' } => ({
   result: 'retry',
   reason: (error as Error)?.name === 'TimeoutError' || (error as Error)?.name === 'AbortError' ? 'no answer in time' : String(error),
 })

@@ -22,7 +22,15 @@ const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', se
  * blank is posted by the bot in the room as a reply to the message. The reply's
  * clientMessageId is fixed per message, so a call made twice (at-least-once) replies once.
  */
-export function createWebhookSender({ store, messages, presence, log }: { store: Store; messages: MessageService; presence: Presence; log: Logger }): Sender {
+export function createWebhookSender({ store, messages, presence, log, now = Date.now }: { store: Store; messages: MessageService; presence: Presence; log: Logger; now?: () => number }): Sender {
+  /** The try's outcome as the admin's bot list shows it; a failure to record it fails no call. */
+  async function record(botId: number, status: number | null, error: string | null) {
+    const ok = status !== null && status >= 200 && status <= 299
+    await store.recordWebhookDelivery(botId, { at: now(), ok, status, error }).catch((failure: unknown) => {
+      log.warn('webhook outcome not recorded', { botId, error: String(failure) })
+    })
+  }
+
   return async (call: OutgoingCall, signal: AbortSignal): Promise<Outcome> => {
     const botId = call.targetId
     const [hook, message] = await Promise.all([store.webhookOf(botId), store.getMessage(call.roomId, call.messageId)])
@@ -49,8 +57,11 @@ export function createWebhookSender({ store, messages, presence, log }: { store:
         redirect: 'manual',
       })
     } catch (error) {
-      return noAnswer(error)
+      const outcome = noAnswer(error)
+      await record(botId, null, outcome.reason)
+      return outcome
     }
+    await record(botId, response.status, null)
     if (response.status < 200 || response.status > 299) {
       void discard(response)
       return failedAnswer(response.status)

@@ -269,7 +269,8 @@ export const MIGRATIONS: readonly string[] = [
   // a lease (src/delivery/queue.ts), a failure to the next retry, so one index serves new,
   // retried and abandoned (lease run out) calls alike. Who is away is judged at send time.
   // The VAPID key pair (one for every instance) lives in `server_keys`; a bot's webhook secret
-  // is kept readable on its user row (the server signs with it).
+  // is kept readable on its user row (the server signs with it), its last try in
+  // `webhook_deliveries`.
   `
   ALTER TABLE users ADD COLUMN webhook_secret TEXT;
 
@@ -302,6 +303,18 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX outgoing_due ON outgoing (due_at);
   CREATE INDEX outgoing_message ON outgoing (message_id);
+  -- a bot's waiting calls (the admin's bot list)
+  CREATE INDEX outgoing_target ON outgoing (kind, target_id);
+
+  -- each bot's last webhook try: what the admin's bot list shows
+  CREATE TABLE webhook_deliveries (
+    bot_id INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    at INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    -- the HTTP status; NULL: no answer
+    status INTEGER,
+    error TEXT
+  );
 
   -- A mentioned bot; then a bot in a direct room that the message did not mention (no row twice).
   -- The WHEN clauses keep a plain message in a group room from reading anything.

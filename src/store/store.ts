@@ -198,6 +198,23 @@ export interface OutgoingCall {
   attempts: number
 }
 
+/** A bot's last webhook try: `status` null when no answer came (then `error` says why). */
+export interface WebhookDeliveryRecord {
+  at: number
+  ok: boolean
+  status: number | null
+  error: string | null
+}
+
+/** A bot as the admin's list shows it. */
+export interface BotRecord {
+  user: UserRecord
+  webhookUrl: string | null
+  lastDelivery: WebhookDeliveryRecord | null
+  /** Its webhook calls waiting in the queue. */
+  pending: number
+}
+
 export interface PushSubscriptionRecord {
   id: number
   userId: number
@@ -397,6 +414,10 @@ export interface Store {
   retryOutgoing(id: number, attempts: number, dueAt: number): Promise<void>
   /** How many calls wait (taken or not) and when the oldest was made (null: none). */
   outgoingBacklog(): Promise<{ pending: number; oldestAt: number | null }>
+  /** Records the outcome of a bot's latest webhook try (one row per bot, replaced). */
+  recordWebhookDelivery(botId: number, delivery: WebhookDeliveryRecord): Promise<void>
+  /** Every bot (deactivated ones too) by id, after afterId, with its webhook and its last try. */
+  listBots(afterId: number, limit: number): Promise<BotRecord[]>
   /** A bot's webhook: null when it has none or is not an active bot. */
   webhookOf(botId: number): Promise<{ url: string; secret: string } | null>
   /** The stored value of a server-wide key, or `value` stored now when there is none yet (the first writer wins). */

@@ -4,7 +4,7 @@ import type { UserRecord } from '../../store/store'
 import type { AuthPlugin } from '../auth/plugin'
 import { errors, iso } from '../common/model'
 import { toUser, User } from '../users/model'
-import { AdminUserQuery, BotResponse, CreateBotBody, CreateInviteBody, Invite, InviteParams, PasswordReset, toInvite, UpdateUserBody, UserParams } from './model'
+import { AdminUserQuery, BotListing, BotListQuery, BotResponse, CreateBotBody, toBotListing, CreateInviteBody, Invite, InviteParams, PasswordReset, toInvite, UpdateUserBody, UserParams } from './model'
 import type { AdminService } from './service'
 
 export interface AdminRouteOptions {
@@ -99,6 +99,20 @@ export function adminRoutes({ admin, authPlugin, presence, publicUrl, trustProxy
         params: InviteParams,
         response: { 204: t.Void(), ...errors(400, 401, 403, 404) },
         detail: { summary: 'Revoke an invite' },
+      },
+    )
+    .get(
+      '/bots',
+      async ({ query }) => {
+        const bots = await admin.listBots(query)
+        const online = await presence.online(bots.map((b) => b.user.id))
+        return bots.map((bot) => toBotListing(bot, online))
+      },
+      {
+        admin: true,
+        query: BotListQuery,
+        response: { 200: t.Array(BotListing), ...errors(400, 401, 403) },
+        detail: { summary: 'Every bot', description: 'By id, deactivated ones included, each with its webhook URL, its last webhook try and its calls waiting in the queue.' },
       },
     )
     .post(

@@ -1,6 +1,7 @@
 import { t } from 'elysia'
 import { Id, iso, Timestamp } from '../common/model'
-import { User } from '../users/model'
+import type { BotRecord } from '../../store/store'
+import { toUser, User } from '../users/model'
 import type { Invite as InviteRecord } from './service'
 
 export const AdminUserQuery = t.Object({
@@ -48,6 +49,33 @@ export const BotResponse = t.Object({
   user: User,
   token: t.String({ description: "the bot's bearer token, shown only in this answer" }),
   webhookSecret: t.Union([t.String(), t.Null()], { description: 'signs each webhook call (X-Chat-Signature: sha256=<hex HMAC of the body>); shown only in this answer; null without webhookUrl' }),
+})
+
+export const BotListQuery = t.Object({
+  limit: t.Optional(t.Integer({ minimum: 1, description: '1-200 (larger values are clamped), default 50' })),
+  afterId: t.Optional(t.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'bots with a larger id (the next page)' })),
+})
+
+export const BotListing = t.Object({
+  user: User,
+  webhookUrl: t.Union([t.String(), t.Null()]),
+  lastDelivery: t.Union([
+    t.Object({
+      at: Timestamp,
+      ok: t.Boolean({ description: 'answered 2xx' }),
+      status: t.Union([t.Integer(), t.Null()], { description: 'the HTTP status; null: no answer' }),
+      error: t.Union([t.String(), t.Null()], { description: 'why there was no answer' }),
+    }),
+    t.Null(),
+  ], { description: 'the last webhook try; null: none yet' }),
+  pending: t.Integer({ description: 'webhook calls waiting in the queue' }),
+})
+
+export const toBotListing = (bot: BotRecord, online: ReadonlySet<number>) => ({
+  user: toUser(bot.user, online),
+  webhookUrl: bot.webhookUrl,
+  lastDelivery: bot.lastDelivery && { ...bot.lastDelivery, at: iso(bot.lastDelivery.at) },
+  pending: bot.pending,
 })
 
 export const toInvite = (invite: InviteRecord) => ({

@@ -113,6 +113,10 @@ export function createAdminService({ store, auth, now = Date.now }: { store: Sto
       if (!user) throw conflict('username: already taken')
       return { user, token, webhookSecret }
     },
+    /** Every bot by id (deactivated ones too), with its webhook URL, its last webhook try and its waiting calls. */
+    listBots(query: { limit?: number; afterId?: number }) {
+      return store.listBots(query.afterId ?? 0, pageLimit(query.limit, ADMIN_USERS_DEFAULT, ADMIN_USERS_MAX))
+    },
     /** Deactivates a bot (its token ends with it). */
     async deleteBot(userId: number) {
       const user = await store.getUser(userId)

@@ -1,8 +1,11 @@
 import type { Database } from 'bun:sqlite'
-import type { OutgoingCall, Store } from '../store'
-import { bounded, retryBusy, statement } from './database'
+import type { OutgoingCall, Store, UserRecord } from '../store'
+import { bounded, retryBusy, statement, USER } from './database'
 
-export type OutgoingStore = Pick<Store, 'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'serverKey'>
+export type OutgoingStore = Pick<
+  Store,
+  'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'recordWebhookDelivery' | 'listBots' | 'serverKey'
+>
 
 const CALL = `id, kind, target_id AS targetId, message_id AS messageId, room_id AS roomId, created_at AS createdAt, attempts`
 
@@ -32,6 +35,16 @@ export function createOutgoingStore(db: Database): OutgoingStore {
   const webhook = q<{ url: string; secret: string }>(
     `SELECT webhook_url AS url, webhook_secret AS secret FROM users
      WHERE id = ? AND role = 'bot' AND deactivated_at IS NULL AND webhook_url IS NOT NULL AND webhook_secret IS NOT NULL`,
+  )
+  const recordDelivery = q(
+    `INSERT INTO webhook_deliveries (bot_id, at, ok, status, error) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (bot_id) DO UPDATE SET at = ?2, ok = ?3, status = ?4, error = ?5`,
+  )
+  const bots = q<UserRecord & { webhookUrl: string | null; at: number | null; ok: number | null; status: number | null; error: string | null; pending: number }>(
+    `SELECT ${USER}, u.webhook_url AS webhookUrl, d.at, d.ok, d.status, d.error,
+       (SELECT count(*) FROM outgoing o WHERE o.kind = 'webhook' AND o.target_id = u.id) AS pending
+     FROM users u LEFT JOIN webhook_deliveries d ON d.bot_id = u.id
+     WHERE u.role = 'bot' AND u.id > ? ORDER BY u.id LIMIT ?`,
   )
   const insertKey = q(`INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`)
   const readKey = q<{ value: string }>(`SELECT value FROM server_keys WHERE name = ?`)
@@ -65,6 +78,17 @@ export function createOutgoingStore(db: Database): OutgoingStore {
     },
     async webhookOf(botId) {
       return webhook.get(botId)
+    },
+    async recordWebhookDelivery(botId, { at, ok, status, error }) {
+      await retryBusy(() => recordDelivery.run(botId, at, ok ? 1 : 0, status, error))
+    },
+    async listBots(afterId, limit) {
+      return bots.all(afterId, bounded(limit)).map(({ webhookUrl, at, ok, status, error, pending, ...user }) => ({
+        user,
+        webhookUrl,
+        lastDelivery: at === null ? null : { at, ok: ok === 1, status, error },
+        pending,
+      }))
     },
     async serverKey(name, value) {
       // Two instances starting together: the insert that commits first wins; both read it back.
