@@ -474,6 +474,18 @@ describe('posting with attachmentIds', () => {
     expect(history.body).toHaveLength(1)
   })
 
+  it('an edit may clear the text of a message with files (not blank it), as a post may leave it out', async () => {
+    const room = await createRoom(url, alice)
+    const file = await uploaded(alice, room.id, 'captioned')
+    const posted = (await postFiles(alice, room.id, { content: 'a caption', attachmentIds: [file.id] })).body
+    const path = `/api/chat/rooms/${room.id}/messages/${posted.id}`
+    expect((await call(url, path, { method: 'PATCH', token: alice.token, body: { content: '   ' } })).status).toBe(400)
+    const cleared = await call(url, path, { method: 'PATCH', token: alice.token, body: { content: '' } })
+    expect(cleared.status).toBe(200)
+    expect(cleared.body).toMatchObject({ content: '', attachments: [file] })
+    expect(cleared.body.editedAt).not.toBeNull()
+  })
+
   it('without files content is still required and not blank; a retry with its clientMessageId returns the first message', async () => {
     const room = await createRoom(url, alice)
     expect((await postFiles(alice, room.id, {})).body.error.message).toBe('content: is required')

@@ -61,7 +61,7 @@ export function messageRoutes({ messages, authPlugin }: { messages: MessageServi
       response: { 200: Message, ...errors(400, 401, 403, 404, 413, 415) },
       detail: {
         summary: 'Edit a message',
-        description: 'Its sender only (others 403); MESSAGEs only (JOIN/LEAVE 400); content rules as for posting. Sets editedAt, recomputes mentions, and sends message-updated. An unknown or deleted message -> 404.',
+        description: 'Its sender only (others 403); MESSAGEs only (JOIN/LEAVE 400); content rules as for posting (so it may be empty only on a message with files). Sets editedAt, recomputes mentions, and sends message-updated. An unknown or deleted message -> 404.',
       },
     })
     .delete(

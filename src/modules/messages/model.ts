@@ -54,7 +54,7 @@ export const Message = t.Object({
 })
 export type Message = typeof Message.static
 
-const Content = t.String({ minLength: 1, description: '1-4000 characters (Unicode code points), not blank', examples: ['Hello, @alice!'] })
+const Content = t.String({ description: '1-4000 characters (Unicode code points), not blank; may be empty when the message has files', examples: ['Hello, @alice!'] })
 
 export const PostMessageBody = t.Object({
   content: t.Optional(t.String({ description: '1-4000 characters (Unicode code points), not blank; may be empty or left out when attachmentIds names a file', examples: ['Hello, @alice!'] })),

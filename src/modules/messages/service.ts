@@ -36,6 +36,10 @@ const isAdmin = (user: UserRecord): boolean => user.role === 'admin'
 const mayDelete = (user: UserRecord, room: RoomRecord & { member: boolean }, message: MessageRecord): boolean =>
   message.senderId === user.id || (room.type === 'group' && room.ownerId === user.id) || (room.member && isAdmin(user))
 
+/** What is wrong with a message's text, if anything: a message with files may have none. */
+const contentProblem = (content: string, hasFiles: boolean): string | null =>
+  hasFiles && content === '' ? null : checkText('content', content, MESSAGE_MAX_CHARS)
+
 /** A reaction's emoji (already URL-decoded): 1-16 code points, no white space or control characters. */
 function checkEmoji(emoji: string): void {
   const length = codePoints(emoji)
@@ -85,9 +89,8 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, rel
       }
       const attachmentIds = input.attachmentIds ?? []
       const content = input.content ?? ''
-      // A message with files may have no text; text it has follows the usual rules.
       if (input.content === undefined && attachmentIds.length === 0) throw badRequest('content: is required')
-      const problem = attachmentIds.length > 0 && content === '' ? null : checkText('content', content, MESSAGE_MAX_CHARS)
+      const problem = contentProblem(content, attachmentIds.length > 0)
       if (problem) throw badRequest(problem)
       const replyToId = input.replyToId ?? null
       // Checked before it is stored, not with it: an original deleted in between reads as a
@@ -109,12 +112,12 @@ export function createMessageService({ store, bus, rooms, messagesPerMinute, rel
       return { message: toMessage(message), created }
     },
 
-    /** Only its sender edits a MESSAGE; mentions are recomputed from the new content. */
+    /** Only its sender edits a MESSAGE; mentions are recomputed from the new content (empty: files only). */
     async edit(roomId: number, messageId: number, userId: number, input: { content: string }): Promise<Message> {
       const { message } = await readableMessage(roomId, messageId, userId)
       if (message.senderId !== userId) throw forbidden('only its sender can edit a message')
       if (message.messageType !== 'MESSAGE') throw badRequest(`messageId: a ${message.messageType} message cannot be edited`)
-      const problem = checkText('content', input.content, MESSAGE_MAX_CHARS)
+      const problem = contentProblem(input.content, message.attachments.length > 0)
       if (problem) throw badRequest(problem)
       const mentions = await mentionsIn(roomId, input.content)
       const edited = await store.editMessage({ roomId, messageId, content: input.content, mentions, now: now() })
