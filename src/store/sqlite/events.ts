@@ -90,6 +90,15 @@ export function createEventStore(db: Database): EventStore & { writer: EventWrit
       messages: q<MessageRow>(mergedOverRooms(MESSAGE, nextMessage, 'roomId', 'id')),
       changes: q<ChangeRow>(mergedOverRooms(CHANGE, nextChange, 'eventRoomId', 'eventId')),
     },
+    // The same events joined and sorted: fewer steps per event than the walk, and bounded when
+    // the range holds at most a page of ids (see `read`).
+    nearUser: {
+      messages: q<MessageRow>(messagesOf(`FROM participants p JOIN messages m ON m.room_id = p.room_id AND m.id > ?1 WHERE p.user_id = ?3`)),
+      changes: q<ChangeRow>(
+        changesOf(`FROM participants p JOIN message_events e ON e.room_id = p.room_id AND e.id > ?1
+          LEFT JOIN messages m ON m.id = e.message_id WHERE p.user_id = ?3`),
+      ),
+    },
     room: {
       messages: q<MessageRow>(messagesOf(`FROM messages m WHERE m.room_id = ?3 AND m.id > ?1`)),
       changes: q<ChangeRow>(changesOf(`FROM message_events e LEFT JOIN messages m ON m.id = e.message_id WHERE e.room_id = ?3 AND e.id > ?1`)),
@@ -105,11 +114,13 @@ export function createEventStore(db: Database): EventStore & { writer: EventWrit
      SELECT last_id + 1, ?, ?, ?, ? FROM event_sequence RETURNING id`,
   )
 
-  const read = (scope: keyof typeof scopes, id: number | null, afterId: number, limit: number): StoredEvent[] => {
+  const read = (scope: 'all' | 'user' | 'room', id: number | null, afterId: number, limit: number): StoredEvent[] => {
     const { head, lastChange } = heads.get()!
     const n = bounded(limit)
     if (head <= afterId || n === 0) return []
-    const { messages, changes } = scopes[scope]
+    // A resume after a short drop: at most n ids in the range, so the join reads at most n rows
+    // (49 events in 50 rooms: ~130 µs of CPU joined, ~240 µs walked).
+    const { messages, changes } = scopes[scope === 'user' && head - afterId <= n ? 'nearUser' : scope]
     const page = messages.all(afterId, head, id, n)
     if ((lastChange ?? 0) <= afterId) return merge(page, [], n)
     // A full page of messages ends the page at its last one: no later change can be among the first n.
