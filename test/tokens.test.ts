@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
+import { Database } from 'bun:sqlite'
 import { call, createRoom, newUser, openStream, startServer, type TestServer, type TestUser } from './helpers'
 import { adminAndMember, createToken, onDatabase } from './support/accounts'
 
@@ -119,6 +120,28 @@ describe('access tokens', () => {
     } finally {
       await fresh.stop()
     }
+  })
+
+  it('are at most 200 live per user (409), so the list shows them all; an expired one does not count', async () => {
+    const user = await newUser(server.url, 'tokmax')
+    const db = new Database(server.config.databasePath)
+    try {
+      db.run('PRAGMA busy_timeout = 5000')
+      const insert = db.query(`INSERT INTO sessions (token_hash, user_id, kind, name, created_at, expires_at) VALUES (?, ?, 'token', 'bulk', ?, NULL)`)
+      db.transaction(() => {
+        for (let i = 0; i < 199; i++) insert.run(crypto.getRandomValues(new Uint8Array(32)), user.id, Date.now())
+      })()
+    } finally {
+      db.close()
+    }
+    const last = await createToken(server.url, user, { name: 'the 200th' })
+    const refused = await call(server.url, '/api/auth/tokens', { token: user.token, body: { name: 'one more' } })
+    expect(refused.status).toBe(409)
+    expect(refused.body.error.code).toBe('conflict')
+    expect((await list(user)).body).toHaveLength(200)
+
+    onDatabase(server.config.databasePath, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, last.id)
+    expect((await call(server.url, '/api/auth/tokens', { token: user.token, body: { name: 'in its place' } })).status).toBe(201)
   })
 
   it('validate their fields (400 naming them)', async () => {

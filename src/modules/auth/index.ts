@@ -132,8 +132,8 @@ export function authRoutes({ auth, tokens, authPlugin, presence, trustProxy }: {
         signedIn: true,
         body: CreateTokenBody,
         parse: 'application/json',
-        response: { 201: NewAccessToken, ...errors(400, 401, 403, 413, 415) },
-        detail: { summary: 'Create an access token', description: 'A long-lived bearer token for scripts, shown only in this answer. An access token cannot create one (403).' },
+        response: { 201: NewAccessToken, ...errors(400, 401, 403, 409, 413, 415) },
+        detail: { summary: 'Create an access token', description: 'A long-lived bearer token for scripts, shown only in this answer. An access token cannot create one (403). At most 200 live tokens per user (409: revoke one first).' },
       },
     )
     .get('/tokens', async ({ session }) => (await tokens.list(session)).map(toToken), {
