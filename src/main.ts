@@ -8,6 +8,10 @@ import { SchemaTooNewError } from './store/migrations'
 import { VERSION } from './version'
 
 /** The only file with side effects: configuration -> dependencies -> app -> listen -> signals. */
+// The log is one JSON object per line: a library's deprecation notice (web-push's url.parse)
+// would print two lines of plain text into it, and says nothing an admin can act on.
+process.noDeprecation = true
+
 async function main() {
   const argv = process.argv.slice(2)
   // `chat-server users ...`, `backup ...`: administer the database instead of serving it.
