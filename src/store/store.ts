@@ -319,7 +319,7 @@ export interface Store {
   publicRoomsNotJoined(userId: number, limit: number): Promise<RoomRecord[]>
   /** Deletes the room with its messages and memberships. */
   deleteRoom(roomId: number): Promise<void>
-  /** Adds the user and writes their JOIN message; null when already a participant. */
+  /** Adds the user and writes their JOIN message; null when already a participant or the room is gone. */
   addParticipant(roomId: number, userId: number, now: number): Promise<MessageRecord | null>
   /** Writes the user's LEAVE message and removes them; null when not a participant. */
   removeParticipant(roomId: number, userId: number, now: number): Promise<MessageRecord | null>
