@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { call, createRoom, eventually, newUser, newUsers, openStream, startServer, within, type TestServer, type TestUser } from './helpers'
+import { rawExchange, type RawReply } from './support/raw-http'
 
 const LIMIT = 256 * 1024
 
@@ -67,47 +68,12 @@ function multipart(name: string, content: Uint8Array, type = 'application/octet-
   return { type: `multipart/form-data; boundary=${boundary}`, head, tail, body: Buffer.concat([head, content, tail]) }
 }
 
-interface RawReply {
-  status: number
-  headers: Record<string, string>
-  body: string
-}
-
 /**
  * One request over a raw socket: `head`, then whatever `send` writes (it may keep writing until
  * the server closes); resolves with the answer once the server closes the connection.
  */
-function raw(head: string, send: (socket: Socket, closed: () => boolean) => void | Promise<void>): Promise<RawReply> {
-  const port = Number(new URL(url).port)
-  return within(
-    new Promise<RawReply>((resolve, reject) => {
-      const received: Buffer[] = []
-      let closed = false
-      Bun.connect({
-        hostname: '127.0.0.1',
-        port,
-        socket: {
-          open(socket) {
-            socket.write(head)
-            void send(socket, () => closed)
-          },
-          data: (_s, data) => void received.push(Buffer.from(data)),
-          error() {},
-          close() {
-            closed = true
-            const text = Buffer.concat(received).toString()
-            const [top = '', ...rest] = text.split('\r\n\r\n')
-            const [status = '', ...lines] = top.split('\r\n')
-            const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
-            resolve({ status: Number(status.split(' ')[1]), headers, body: rest.join('\r\n\r\n') })
-          },
-        },
-      }).catch(reject)
-    }),
-    10_000,
-    'the server did not answer and close',
-  )
-}
+const raw = (head: string, send: (socket: Socket, closed: () => boolean) => void | Promise<void>): Promise<RawReply> =>
+  within(rawExchange(Number(new URL(url).port), head, { open: send }), 10_000, 'the server did not answer and close')
 
 const uploadHead = (roomId: number, token: string, type: string, framing: string) =>
   `POST /api/chat/rooms/${roomId}/attachments HTTP/1.1\r\nhost: test\r\nauthorization: Bearer ${token}\r\ncontent-type: ${type}\r\n${framing}\r\n`

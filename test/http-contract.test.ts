@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import type { Socket } from 'bun'
 import { call, createRoom, newUsers, startServer, type TestServer, type TestUser } from './helpers'
+import { rawExchange, type RawReply } from './support/raw-http'
 import { SERVER_BINARY } from './support/server-process'
 
 let server: TestServer
@@ -20,10 +21,7 @@ beforeAll(async () => {
 })
 afterAll(() => server.stop())
 
-interface RawReply {
-  status: number
-  headers: Record<string, string>
-  body: string
+interface SentReply extends RawReply {
   /** Body bytes the client had written when the server closed the connection. */
   sent: number
 }
@@ -31,58 +29,33 @@ interface RawReply {
 /**
  * Writes `head`, then body bytes as fast as the socket takes them (chunk-framed when `chunked`)
  * until `bodyBytes` are out or the server closes the connection; resolves when it is closed.
- * Bun.connect rather than node:net: a write into a connection the server has closed does not
- * throw away the answer already received (node:net destroys the socket on EPIPE).
  */
-function rawRequest(head: string, bodyBytes: number, chunked = false): Promise<RawReply> {
+function rawRequest(head: string, bodyBytes: number, chunked = false): Promise<SentReply> {
   const chunk = Buffer.alloc(64 * 1024, 'x')
   const frame = chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
-  return new Promise((resolve, reject) => {
-    const received: Buffer[] = []
-    let sent = 0
-    let pending: Buffer | null = null
-    let closed = false
-    let ended = false
-    const pump = (socket: Socket) => {
-      while (!closed && sent < bodyBytes) {
-        const buffer = pending ?? frame
-        const written = socket.write(buffer)
-        if (written < 0) return
-        if (written < buffer.length) return void (pending = buffer.subarray(written))
-        pending = null
-        sent += chunk.length
-      }
-      if (chunked && !closed && !ended) {
-        ended = true
-        socket.write('0\r\n\r\n')
-      }
+  let sent = 0
+  let pending: Buffer | null = null
+  let ended = false
+  const pump = (socket: Socket, closed: () => boolean) => {
+    while (!closed() && sent < bodyBytes) {
+      const buffer = pending ?? frame
+      const written = socket.write(buffer)
+      if (written < 0) return
+      if (written < buffer.length) return void (pending = buffer.subarray(written))
+      pending = null
+      sent += chunk.length
     }
+    if (chunked && !closed() && !ended) {
+      ended = true
+      socket.write('0\r\n\r\n')
+    }
+  }
+  return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not close the connection (${sent} body bytes sent)`)), 5000)
-    Bun.connect({
-      hostname: '127.0.0.1',
-      port,
-      socket: {
-        open(socket) {
-          socket.write(head)
-          pump(socket)
-        },
-        drain: pump,
-        data(_socket, data) {
-          received.push(Buffer.from(data))
-        },
-        // The server closing while we still write shows up here (EPIPE, ECONNRESET): expected.
-        error() {},
-        close() {
-          closed = true
-          clearTimeout(timer)
-          const text = Buffer.concat(received).toString()
-          const [head = '', ...rest] = text.split('\r\n\r\n')
-          const [statusLine = '', ...lines] = head.split('\r\n')
-          const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
-          resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), sent })
-        },
-      },
-    }).catch(reject)
+    rawExchange(port, head, { open: pump, drain: pump }).then((reply) => {
+      clearTimeout(timer)
+      resolve({ ...reply, sent })
+    }, reject)
   })
 }
 
