@@ -6,32 +6,16 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { browserUnavailable, call, expectNoPageErrors, launchBrowser, newContext, openPage, PASSWORD, register, signedIn, uniqueName, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, expectNoPageErrors, launchBrowser, newContext, openPage, PASSWORD, register, shoot, signedIn, uniqueName, type Account } from './support/browser'
 import { runCli } from './support/cli'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web administration tests: ${unavailable}`)
 
-const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
-const PHONE = { width: 390, height: 844 }
 const NEW_PASSWORD = 'a brand new password'
-
-/** Desktop and phone, light and dark. */
-async function shoot(page: Page, name: string): Promise<void> {
-  const desktop = page.viewportSize()!
-  for (const [device, viewport] of [['desktop', desktop], ['phone', PHONE]] as const) {
-    await page.setViewportSize(viewport)
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await page.screenshot({ path: join(ARTIFACTS, `${name}-${device}${scheme === 'dark' ? '-dark' : ''}.png`) })
-    }
-  }
-  await page.setViewportSize(desktop)
-  await page.emulateMedia({ colorScheme: 'light' })
-}
 
 const signInStatus = (server: ServerProcess, username: string, password: string) =>
   fetch(server.url + '/api/auth/login', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) }).then((r) => r.status)

@@ -5,9 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import {
+  ARTIFACTS,
   browserUnavailable,
   call,
   directRoom,
@@ -25,8 +26,6 @@ import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web client tests: ${unavailable}`)
-
-const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
 
 interface Message {
   id: number

@@ -7,17 +7,15 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, register, signedIn, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, PHONE, register, shoot, signedIn, type Account } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web conversation tests: ${unavailable}`)
 
-const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
 const SERVER_ENV = { RATE_LIMIT_MESSAGES_PER_MINUTE: '0' }
-const PHONE = { width: 390, height: 844 }
 
 interface Message {
   id: number
@@ -46,21 +44,6 @@ async function act(page: Page, text: string, action: string): Promise<void> {
   await message.hover()
   await message.getByRole('button', { name: 'Message actions' }).click()
   await page.getByRole('menuitem', { name: action }).click()
-}
-
-/** Desktop and phone, light and dark; `prepare` runs before each (a resize closes popovers). */
-async function shoot(page: Page, name: string, prepare?: () => Promise<void>): Promise<void> {
-  const desktop = page.viewportSize()!
-  for (const [device, viewport] of [['desktop', desktop], ['phone', PHONE]] as const) {
-    await page.setViewportSize(viewport)
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await prepare?.()
-      await page.screenshot({ path: join(ARTIFACTS, `${name}-${device}${scheme === 'dark' ? '-dark' : ''}.png`) })
-    }
-  }
-  await page.setViewportSize(desktop)
-  await page.emulateMedia({ colorScheme: 'light' })
 }
 
 /** Whether the element is wholly inside the message list's visible area. */

@@ -10,18 +10,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, register, signedIn, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, PHONE, register, shoot, signedIn, type Account } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web files and search tests: ${unavailable}`)
 
-const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
 const MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 const SERVER_ENV = { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) }
-const PHONE = { width: 390, height: 844 }
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.html'
 
 interface Message {
@@ -77,21 +75,6 @@ async function attach(page: Page, files: { name: string; mimeType: string; buffe
   const chooser = page.waitForEvent('filechooser')
   await page.getByRole('button', { name: 'Attach files' }).click()
   await (await chooser).setFiles(files)
-}
-
-/** Desktop and phone, light and dark; `prepare` runs before each. */
-async function shoot(page: Page, name: string, prepare?: () => Promise<void>): Promise<void> {
-  const desktop = page.viewportSize()!
-  for (const [device, viewport] of [['desktop', desktop], ['phone', PHONE]] as const) {
-    await page.setViewportSize(viewport)
-    for (const scheme of ['light', 'dark'] as const) {
-      await page.emulateMedia({ colorScheme: scheme })
-      await prepare?.()
-      await page.screenshot({ path: join(ARTIFACTS, `${name}-${device}${scheme === 'dark' ? '-dark' : ''}.png`) })
-    }
-  }
-  await page.setViewportSize(desktop)
-  await page.emulateMedia({ colorScheme: 'light' })
 }
 
 describe.skipIf(unavailable !== null)('web client files and search', () => {

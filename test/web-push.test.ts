@@ -15,15 +15,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { createECDH, createDecipheriv, createHmac, randomBytes, type ECDH } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { browserUnavailable, call, CHROMIUM_PATH, directRoom, expectNoPageErrors, launchBrowser, openPage, PASSWORD, register, signedIn, UI_TIMEOUT_MS, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, CHROMIUM_PATH, directRoom, expectNoPageErrors, launchBrowser, openPage, PASSWORD, register, signedIn, UI_TIMEOUT_MS, type Account } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web push tests: ${unavailable}`)
-
-const ARTIFACTS = resolve(import.meta.dir, '../test-artifacts')
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')
 const hmac = (key: Uint8Array, data: Uint8Array) => createHmac('sha256', key).update(data).digest()

@@ -5,6 +5,7 @@
  * skipping the web tests.
  */
 import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { expect } from 'bun:test'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import type { ServerProcess } from './server-process'
@@ -23,6 +24,9 @@ const ARGS = [
 ]
 
 export const PASSWORD = 'correct horse battery'
+/** Where the web tests leave their screenshots, to be looked at. */
+export const ARTIFACTS = resolve(import.meta.dir, '../../test-artifacts')
+export const PHONE = { width: 390, height: 844 }
 // Waits for something the page should show; generous for a loaded CI machine, still bounded.
 export const UI_TIMEOUT_MS = 8_000
 
@@ -110,4 +114,19 @@ export async function openPage(context: BrowserContext, path = '/'): Promise<Pag
   // Signed in; on a phone with a room open the sidebar is there but hidden.
   await page.locator('.sidebar').waitFor({ state: 'attached' })
   return page
+}
+
+/** Screenshots `name` at desktop and phone size, light and dark; `prepare` runs before each (a resize closes popovers). */
+export async function shoot(page: Page, name: string, prepare?: () => Promise<void>): Promise<void> {
+  const desktop = page.viewportSize()!
+  for (const [device, viewport] of [['desktop', desktop], ['phone', PHONE]] as const) {
+    await page.setViewportSize(viewport)
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme })
+      await prepare?.()
+      await page.screenshot({ path: join(ARTIFACTS, `${name}-${device}${scheme === 'dark' ? '-dark' : ''}.png`) })
+    }
+  }
+  await page.setViewportSize(desktop)
+  await page.emulateMedia({ colorScheme: 'light' })
 }
