@@ -17,23 +17,16 @@ import {
   newContext,
   openPage,
   PASSWORD,
+  post,
   register,
   signedIn,
   uniqueName,
-  type Account,
+  type Message,
 } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web client tests: ${unavailable}`)
-
-interface Message {
-  id: number
-  content: string
-}
-
-const post = (server: ServerProcess, account: Account, roomId: number, content: string) =>
-  call<Message>(server, 'POST', `/api/chat/rooms/${roomId}/messages`, account.token, { content })
 
 const room = (page: Page, roomId: number) => page.locator(`.room[data-room-id="${roomId}"]`)
 const badge = (page: Page, roomId: number) => room(page, roomId).locator('.badge')

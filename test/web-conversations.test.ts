@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, PHONE, register, shoot, signedIn, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, launchBrowser, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn, type Message } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
@@ -17,30 +17,16 @@ if (unavailable) console.warn(`skipping the web conversation tests: ${unavailabl
 
 const SERVER_ENV = { RATE_LIMIT_MESSAGES_PER_MINUTE: '0' }
 
-interface Message {
-  id: number
-  content: string
-}
-
-const messagesPath = (roomId: number) => `/api/chat/rooms/${roomId}/messages`
-const post = (server: ServerProcess, account: Account, roomId: number, content: string, replyToId?: number) =>
-  call<Message>(server, 'POST', messagesPath(roomId), account.token, { content, replyToId })
-const groupRoom = (server: ServerProcess, owner: Account, name: string, members: Account[]) =>
-  call<{ id: number }>(server, 'POST', '/api/chat/rooms', owner.token, { name, participantIds: members.map((member) => member.id) })
-
 const roomButton = (page: Page, roomId: number) => page.locator(`.room[data-room-id="${roomId}"]`)
 const texts = (page: Page) => page.locator('.messages__list .message__text').allTextContents()
 const shown = (page: Page, text: string) => page.locator('.messages__list .message__text', { hasText: text })
-/** The list item of the message whose text contains `text`. */
-const item = (page: Page, text: string) =>
-  page.locator('.messages__list .message').filter({ has: page.locator('.message__text', { hasText: text }) })
-const chip = (page: Page, text: string, emoji: string) => item(page, text).locator('.reaction', { hasText: emoji })
+const chip = (page: Page, text: string, emoji: string) => messageItem(page, text).locator('.reaction', { hasText: emoji })
 const chipCount = (page: Page, text: string, emoji: string, count: number) =>
   chip(page, text, emoji).locator('.reaction__count', { hasText: new RegExp(`^${count}$`) })
 
 /** Opens a message's `Message actions` menu and picks `action`. */
 async function act(page: Page, text: string, action: string): Promise<void> {
-  const message = item(page, text)
+  const message = messageItem(page, text)
   await message.hover()
   await message.getByRole('button', { name: 'Message actions' }).click()
   await page.getByRole('menuitem', { name: action }).click()
@@ -48,7 +34,7 @@ async function act(page: Page, text: string, action: string): Promise<void> {
 
 /** Whether the element is wholly inside the message list's visible area. */
 const inView = (page: Page, text: string) =>
-  item(page, text).evaluate((element) => {
+  messageItem(page, text).evaluate((element) => {
     const box = element.getBoundingClientRect()
     const view = element.closest('.messages')!.getBoundingClientRect()
     return box.top >= view.top - 1 && box.bottom <= view.bottom + 1
@@ -82,7 +68,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     const pageC = await openPage(contextC, `/#/rooms/${roomId}`)
     await Promise.all([shown(pageC, 'Ship it today?').waitFor(), shown(pageD, 'Ship it today?').waitFor(), shown(otherTab, 'Ship it today?').waitFor()])
 
-    const message = item(pageC, 'Ship it today?')
+    const message = messageItem(pageC, 'Ship it today?')
     await message.hover()
     await message.getByRole('button', { name: 'Add reaction' }).click()
     await pageC.getByRole('dialog', { name: 'Choose a reaction' }).waitFor()
@@ -101,7 +87,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     expect(await chip(pageC, 'Ship it today?', '👍').getAttribute('title')).toBe(`You, ${dev.displayName} reacted with 👍`)
 
     // Any short text is a reaction too; white space is not allowed in one.
-    const mine = item(pageD, 'Ship it today?')
+    const mine = messageItem(pageD, 'Ship it today?')
     await mine.hover()
     await mine.getByRole('button', { name: 'Add reaction' }).click()
     const custom = pageD.getByLabel('Custom reaction')
@@ -114,7 +100,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     expect(await pageC.locator('.messages b').count()).toBe(0)
 
     await shoot(pageC, 'reactions', async () => {
-      await item(pageC, 'Ship it today?').hover()
+      await messageItem(pageC, 'Ship it today?').hover()
     })
     await mine.hover()
     await mine.getByRole('button', { name: 'Add reaction' }).click()
@@ -140,22 +126,22 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     const [pageE, pageF] = await Promise.all([openPage(contextE, `/#/rooms/${roomId}`), openPage(contextF, `/#/rooms/${roomId}`)])
     await Promise.all([shown(pageE, 'filler 55').waitFor(), shown(pageF, 'filler 55').waitFor()])
 
-    const last = item(pageF, 'filler 55')
+    const last = messageItem(pageF, 'filler 55')
     await last.hover()
     await last.getByRole('button', { name: 'Reply' }).click()
     await pageF.locator('.composer__reply', { hasText: `Replying to ${eve.displayName}` }).waitFor()
     const composer = pageF.getByLabel('Message planning')
     await composer.fill('Agreed, go')
     await composer.press('Enter')
-    const quoteOnE = item(pageE, 'Agreed, go').locator('.quote')
+    const quoteOnE = messageItem(pageE, 'Agreed, go').locator('.quote')
     await quoteOnE.filter({ hasText: 'filler 55' }).waitFor()
     expect(await quoteOnE.locator('.quote__author').textContent()).toBe(eve.displayName)
     expect(await pageF.locator('.composer__reply').isVisible()).toBe(false)
 
     // A reaction to a message above the view changes its height alone, and what the reader
     // looks at stays put: the first message in view keeps its place on screen.
-    const topOf = (text: string) => item(pageE, text).evaluate((element) => element.getBoundingClientRect().top)
-    await item(pageE, 'filler 25').evaluate((element) => element.scrollIntoView({ block: 'start' }))
+    const topOf = (text: string) => messageItem(pageE, text).evaluate((element) => element.getBoundingClientRect().top)
+    await messageItem(pageE, 'filler 25').evaluate((element) => element.scrollIntoView({ block: 'start' }))
     const [before, scrolledBefore] = [await topOf('filler 25'), await pageE.locator('.messages').evaluate((element) => element.scrollTop)]
     const stored = await call<Message[]>(server, 'GET', `${messagesPath(roomId)}?limit=60`, eve.token)
     const tenth = stored.find((message) => message.content === 'filler 10')!
@@ -167,15 +153,15 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
 
     // A reply to a message older than the loaded history: the quote looks it up, as text.
     await post(server, fin, roomId, 'About the first plan', original.id)
-    const oldQuote = item(pageE, 'About the first plan').locator('.quote')
+    const oldQuote = messageItem(pageE, 'About the first plan').locator('.quote')
     await oldQuote.locator('.quote__text', { hasText: 'The plan: <img src=x onerror=alert(1)> then ship' }).waitFor()
-    await item(pageF, 'About the first plan').locator('.quote__text', { hasText: 'The plan' }).waitFor()
+    await messageItem(pageF, 'About the first plan').locator('.quote__text', { hasText: 'The plan' }).waitFor()
     expect(await pageE.locator('.messages img').count()).toBe(0)
     await shoot(pageE, 'reply-quote')
 
     // A click on the quote pages back to the original and brings it into view.
     await oldQuote.click()
-    await item(pageE, 'The plan:').waitFor()
+    await messageItem(pageE, 'The plan:').waitFor()
     await pageE.waitForFunction(() => {
       const target = document.querySelector('.message--flash')
       const view = document.querySelector('.messages')!.getBoundingClientRect()
@@ -183,13 +169,13 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       return box !== undefined && box.top >= view.top - 1 && box.bottom <= view.bottom + 1
     })
     expect(await inView(pageE, 'The plan:')).toBe(true)
-    expect(await item(pageE, 'The plan:').evaluate((element) => element.classList.contains('message--flash'))).toBe(true)
+    expect(await messageItem(pageE, 'The plan:').evaluate((element) => element.classList.contains('message--flash'))).toBe(true)
 
     // The original is deleted: both quotes of it say so, on both pages.
     await call(server, 'DELETE', `${messagesPath(roomId)}/${original.id}`, eve.token)
     await shown(pageE, 'The plan:').waitFor({ state: 'detached' })
-    await item(pageE, 'About the first plan').locator('.quote--gone', { hasText: 'deleted message' }).waitFor()
-    await item(pageF, 'About the first plan').locator('.quote--gone', { hasText: 'deleted message' }).waitFor()
+    await messageItem(pageE, 'About the first plan').locator('.quote--gone', { hasText: 'deleted message' }).waitFor()
+    await messageItem(pageF, 'About the first plan').locator('.quote--gone', { hasText: 'deleted message' }).waitFor()
     await Promise.all([contextE.close(), contextF.close()])
   }, 60_000)
 
@@ -221,8 +207,8 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await composer.press('Enter')
     const sent = `Ready, @${hugo.username} and ship it?`
     await shown(pageG, sent).waitFor()
-    await item(pageG, sent).locator('.mention', { hasText: `@${hugo.username}` }).waitFor()
-    expect(await item(pageG, sent).locator('.mention--me').count()).toBe(0)
+    await messageItem(pageG, sent).locator('.mention', { hasText: `@${hugo.username}` }).waitFor()
+    expect(await messageItem(pageG, sent).locator('.mention--me').count()).toBe(0)
 
     // Hugo is looking at no room: a mention badge and an unread badge, and the count in the title.
     await roomButton(pageH, roomId).locator('.badge--mention', { hasText: '@1' }).waitFor()
@@ -234,7 +220,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await pageH.setViewportSize({ width: 1280, height: 800 })
 
     await roomButton(pageH, roomId).click()
-    const mentioned = item(pageH, sent)
+    const mentioned = messageItem(pageH, sent)
     await mentioned.locator('.mention--me', { hasText: `@${hugo.username}` }).waitFor()
     expect(await mentioned.evaluate((element) => element.classList.contains('message--mention'))).toBe(true)
     await roomButton(pageH, roomId).locator('.badge').waitFor({ state: 'detached' })
@@ -349,7 +335,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     expect(await composer.evaluate((element) => element === document.activeElement)).toBe(true)
 
     // The menu by keys: Enter opens it on its first item, arrows move, Enter picks.
-    await item(page, 'one').getByRole('button', { name: 'Message actions' }).focus()
+    await messageItem(page, 'one').getByRole('button', { name: 'Message actions' }).focus()
     await page.keyboard.press('Enter')
     const menu = page.getByRole('menu', { name: 'Message actions' })
     await menu.waitFor()
@@ -360,11 +346,11 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await editor.waitFor()
     await editor.fill('one, fixed')
     await editor.press('Enter')
-    await item(page, 'one, fixed').locator('.message__edited', { hasText: 'edited' }).waitFor()
+    await messageItem(page, 'one, fixed').locator('.message__edited', { hasText: 'edited' }).waitFor()
     expect(await texts(page)).toEqual(['from Max', 'one, fixed', 'two'])
 
     // Someone else's message offers neither edit nor delete here.
-    await item(page, 'from Max').getByRole('button', { name: 'Message actions' }).focus()
+    await messageItem(page, 'from Max').getByRole('button', { name: 'Message actions' }).focus()
     await page.keyboard.press('Enter')
     expect(await menu.getByRole('menuitem').allTextContents()).toEqual(['Reply', 'Add reaction'])
     await page.keyboard.press('Escape')
@@ -378,7 +364,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
     await post(server, quinn, roomId, 'Lunch at noon?')
     const context = await signedIn(browser, server, pia, { viewport: PHONE, hasTouch: true, isMobile: true })
     const page = await openPage(context, `/#/rooms/${roomId}`)
-    const message = item(page, 'Lunch at noon?')
+    const message = messageItem(page, 'Lunch at noon?')
     await message.locator('.message__text').tap()
     const react = message.getByRole('button', { name: 'Add reaction' })
     await page.waitForFunction(() => getComputedStyle(document.querySelector('.message__actions')!).opacity === '1')
@@ -425,8 +411,8 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       const editor = pageN.getByLabel('Edit your message')
       await editor.fill('final text')
       await editor.press('Enter')
-      await item(pageO, 'final text').locator('.message__edited').waitFor()
-      await item(pageN, 'final text').locator('.message__edited').waitFor()
+      await messageItem(pageO, 'final text').locator('.message__edited').waitFor()
+      await messageItem(pageN, 'final text').locator('.message__edited').waitFor()
       expect(await pageO.locator('.messages__list .message').evaluateAll((elements) => elements.map((element) => element.classList.contains('tagged')))).toEqual([false, true, true])
 
       await act(pageN, 'remove me', 'Delete message')
@@ -441,7 +427,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       // The deleted message was the room's last: the sidebar shows the one before it.
       await roomButton(pageO, roomId).locator('.room__preview', { hasText: 'keep me' }).waitFor()
       await shoot(pageO, 'edited', async () => {
-        await item(pageO, 'keep me').hover()
+        await messageItem(pageO, 'keep me').hover()
       })
 
       // The server goes away; changes are made through another server on the same database,
@@ -478,7 +464,7 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
       for (const page of [pageN, pageO]) {
         await shown(page, 'posted offline').waitFor()
         await chipCount(page, 'kept, edited offline', '🎉', 1).waitFor()
-        await item(page, 'kept, edited offline').locator('.message__edited').waitFor()
+        await messageItem(page, 'kept, edited offline').locator('.message__edited').waitFor()
         expect(await texts(page)).toEqual(['kept, edited offline', 'posted offline'])
       }
       await shoot(pageO, 'resumed')

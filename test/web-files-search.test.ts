@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, launchBrowser, openPage, PHONE, register, shoot, signedIn, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, launchBrowser, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
@@ -21,21 +21,6 @@ if (unavailable) console.warn(`skipping the web files and search tests: ${unavai
 const MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 const SERVER_ENV = { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) }
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>.html'
-
-interface Message {
-  id: number
-  content: string
-}
-
-const messagesPath = (roomId: number) => `/api/chat/rooms/${roomId}/messages`
-const post = (server: ServerProcess, account: Account, roomId: number, content: string) =>
-  call<Message>(server, 'POST', messagesPath(roomId), account.token, { content })
-const groupRoom = (server: ServerProcess, owner: Account, name: string, members: Account[]) =>
-  call<{ id: number }>(server, 'POST', '/api/chat/rooms', owner.token, { name, participantIds: members.map((member) => member.id) })
-
-/** The list item of the message whose text contains `text`. */
-const item = (page: Page, text: string) =>
-  page.locator('.messages__list .message').filter({ has: page.locator('.message__text', { hasText: text }) })
 
 /** A page never runs a script it was not built with: a dialog (alert) fails the test. */
 function forbidDialogs(page: Page): string[] {
@@ -101,7 +86,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     const [contextA, contextB] = await Promise.all([signedIn(browser, server, ana), signedIn(browser, server, ben)])
     const [pageA, pageB] = await Promise.all([openPage(contextA, `/#/rooms/${roomId}`), openPage(contextB, `/#/rooms/${roomId}`)])
     const dialogs = [...[pageA, pageB].map(forbidDialogs)]
-    await Promise.all([item(pageA, 'sunset photo').waitFor(), item(pageB, 'sunset photo').waitFor()])
+    await Promise.all([messageItem(pageA, 'sunset photo').waitFor(), messageItem(pageB, 'sunset photo').waitFor()])
 
     // Ben's page holds every file back until told: the box must be there before the bytes are.
     const held: (() => void)[] = []
@@ -117,14 +102,14 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await composer.press('Enter')
     await pageA.locator('.upload-tray').waitFor({ state: 'hidden' })
 
-    const image = item(pageB, 'Here it is').getByRole('button', { name: 'Open image sunset.png' }).locator('img')
+    const image = messageItem(pageB, 'Here it is').getByRole('button', { name: 'Open image sunset.png' }).locator('img')
     await image.waitFor()
     expect(await image.evaluate((element: HTMLImageElement) => element.complete && element.naturalWidth > 0)).toBe(false)
     const reserved = (await image.boundingBox())!
     expect(reserved.width).toBeGreaterThan(200)
     expect(reserved.width / reserved.height).toBeCloseTo(1200 / 800, 1)
     expect(await image.getAttribute('alt')).toBe('sunset.png')
-    const textTop = () => item(pageB, 'Here it is').locator('.message__text').evaluate((element) => element.getBoundingClientRect().top)
+    const textTop = () => messageItem(pageB, 'Here it is').locator('.message__text').evaluate((element) => element.getBoundingClientRect().top)
     const before = await textTop()
     for (const release of held.splice(0)) release()
     await pageB.unroute('**/api/chat/attachments/**')
@@ -136,11 +121,11 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     expect(Math.abs(loaded.height - reserved.height)).toBeLessThan(1)
     expect(Math.abs((await textTop()) - before)).toBeLessThan(1)
     // Ana's own page shows it too, from the send's answer or the stream.
-    await item(pageA, 'Here it is').locator('.attachment-image img').waitFor()
+    await messageItem(pageA, 'Here it is').locator('.attachment-image img').waitFor()
 
     await shoot(pageB, 'image-inline')
 
-    await item(pageB, 'Here it is').getByRole('button', { name: 'Open image sunset.png' }).click()
+    await messageItem(pageB, 'Here it is').getByRole('button', { name: 'Open image sunset.png' }).click()
     const viewer = pageB.getByRole('dialog', { name: 'sunset.png' })
     await viewer.waitFor()
     await pageB.waitForFunction(() => document.querySelector<HTMLImageElement>('.image-viewer__img')?.complete === true)
@@ -178,7 +163,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await composer.fill('Numbers for the quarter')
     await composer.press('Enter')
 
-    const message = item(pageD, 'Numbers for the quarter')
+    const message = messageItem(pageD, 'Numbers for the quarter')
     const chips = message.locator('.attachment-file')
     await chips.nth(1).waitFor()
     expect(await chips.locator('.attachment-file__name').allTextContents()).toEqual(['q3 report.csv', HOSTILE_NAME])
@@ -258,7 +243,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await offline.getByRole('button', { name: 'Retry' }).click()
     await page.getByRole('button', { name: 'Remove retry.txt' }).and(page.locator('.upload--done *')).waitFor()
     await composer.press('Enter')
-    await item(page, 'with the dump').locator('.attachment-file', { hasText: 'retry.txt' }).waitFor()
+    await messageItem(page, 'with the dump').locator('.attachment-file', { hasText: 'retry.txt' }).waitFor()
 
     // Just over the limit: the server refuses it and names its limit.
     await attach(page, [{ name: 'over.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX_UPLOAD_BYTES + 10_000, 1) }])
@@ -361,7 +346,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     await hits.nth(1).waitFor()
     expect(await hits.locator('.search-hit__text').allTextContents()).toEqual(['deploy later today', 'Decision: the deployment moves to the Café <b>Ünter</b> server'])
     await hits.nth(1).click()
-    const target = item(page, 'Decision: the deployment')
+    const target = messageItem(page, 'Decision: the deployment')
     await target.waitFor()
     await page.waitForFunction(() => {
       const element = document.querySelector('.message--flash')
@@ -417,7 +402,7 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
     expect(await hits.count()).toBe(1)
     await page.screenshot({ path: join(ARTIFACTS, 'search-results-phone-query.png') })
     await standup.click()
-    await item(page, 'standup note 07').and(page.locator('.message--flash')).waitFor()
+    await messageItem(page, 'standup note 07').and(page.locator('.message--flash')).waitFor()
     await context.close()
   }, 60_000)
 })

@@ -85,6 +85,21 @@ export async function register(server: ServerProcess, base: string, displayName?
 export const directRoom = (server: ServerProcess, from: Account, to: Account) =>
   call<{ id: number }>(server, 'POST', `/api/chat/users/${to.id}/rooms`, from.token)
 
+export interface Message {
+  id: number
+  content: string
+}
+
+export const messagesPath = (roomId: number) => `/api/chat/rooms/${roomId}/messages`
+export const post = (server: ServerProcess, account: Account, roomId: number, content: string, replyToId?: number) =>
+  call<Message>(server, 'POST', messagesPath(roomId), account.token, { content, replyToId })
+export const groupRoom = (server: ServerProcess, owner: Account, name: string, members: Account[]) =>
+  call<{ id: number }>(server, 'POST', '/api/chat/rooms', owner.token, { name, participantIds: members.map((member) => member.id) })
+
+/** The list item of the message whose text contains `text`. */
+export const messageItem = (page: Page, text: string) =>
+  page.locator('.messages__list .message').filter({ has: page.locator('.message__text', { hasText: text }) })
+
 /** Uncaught exceptions in any page: every test ends with none (see expectNoPageErrors). */
 const pageErrors: string[] = []
 
