@@ -4,6 +4,7 @@ import { copyField } from './copy-field.ts'
 import { errorLine, openDialog } from './dialogs/dialog.ts'
 import { h } from './dom.ts'
 import { createPushSetting } from './push-settings.ts'
+import { listLoader } from './reloading-list.ts'
 import type { User } from './types.ts'
 
 const EXPIRIES: [string, string][] = [
@@ -153,15 +154,7 @@ function createTokenList() {
     )
   }
 
-  async function load(): Promise<void> {
-    try {
-      const found = await accountApi.tokens()
-      list.replaceChildren(...found.map(row))
-      status.textContent = found.length ? '' : 'No tokens yet.'
-    } catch (failure) {
-      status.textContent = failureText(failure, 'Tokens could not be loaded.')
-    }
-  }
+  const load = listLoader(list, status, () => accountApi.tokens(), row, { empty: 'No tokens yet.', failed: 'Tokens could not be loaded.' })
 
   return { element: h('div', { class: 'tokens' }, fresh, status, list, form, error), load }
 }

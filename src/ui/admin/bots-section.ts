@@ -5,6 +5,7 @@ import { failureText, formatWhen } from '../account-text.ts'
 import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
+import { changeOnClick, listLoader } from '../reloading-list.ts'
 import { allPeople } from './people-section.ts'
 
 /** The bots with their webhooks; a server without the bot listing gives the bot accounts alone. */
@@ -75,19 +76,14 @@ export function createBotsSection() {
   })
 
   function row({ user: bot, webhookUrl, lastDelivery, pending }: Bot): HTMLLIElement {
-    const remove = h('button', { type: 'button', class: 'button button--small button--caution', 'aria-label': `Remove ${bot.username}` }, 'Remove')
-    remove.addEventListener('click', async () => {
-      if (!confirm(`Remove the bot ${bot.displayName}? Its token stops working at once.`)) return
-      error.textContent = ''
-      remove.disabled = true
-      try {
-        await accountApi.removeBot(bot.id)
-        await load()
-      } catch (failure) {
-        error.textContent = failureText(failure, 'The bot could not be removed.')
-        remove.disabled = false
-      }
-    })
+    const remove = changeOnClick(
+      h('button', { type: 'button', class: 'button button--small button--caution', 'aria-label': `Remove ${bot.username}` }, 'Remove'),
+      error,
+      () => accountApi.removeBot(bot.id),
+      load,
+      'The bot could not be removed.',
+      `Remove the bot ${bot.displayName}? Its token stops working at once.`,
+    )
     return h(
       'li',
       { class: `admin-row${bot.deactivated ? ' admin-row--off' : ''}`, 'data-user-id': bot.id, 'aria-label': bot.username },
@@ -110,15 +106,7 @@ export function createBotsSection() {
     )
   }
 
-  async function load(): Promise<void> {
-    try {
-      const bots = await readBots()
-      list.replaceChildren(...bots.map(row))
-      status.textContent = bots.length ? '' : 'No bots yet.'
-    } catch (failure) {
-      status.textContent = failureText(failure, 'Bots could not be loaded.')
-    }
-  }
+  const load = listLoader(list, status, readBots, row, { empty: 'No bots yet.', failed: 'Bots could not be loaded.' })
 
   const element = h(
     'section',

@@ -3,6 +3,7 @@ import { failureText, formatWhen } from '../account-text.ts'
 import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
+import { changeOnClick, listLoader } from '../reloading-list.ts'
 
 const EXPIRIES: [number, string][] = [
   [24, '1 day'],
@@ -47,18 +48,13 @@ export function createInvitesSection() {
   })
 
   function row(invite: Invite): HTMLLIElement {
-    const revoke = h('button', { type: 'button', class: 'button button--small button--caution' }, 'Revoke')
-    revoke.addEventListener('click', async () => {
-      error.textContent = ''
-      revoke.disabled = true
-      try {
-        await accountApi.revokeInvite(invite.token)
-        await load()
-      } catch (failure) {
-        error.textContent = failureText(failure, 'The invite could not be revoked.')
-        revoke.disabled = false
-      }
-    })
+    const revoke = changeOnClick(
+      h('button', { type: 'button', class: 'button button--small button--caution' }, 'Revoke'),
+      error,
+      () => accountApi.revokeInvite(invite.token),
+      load,
+      'The invite could not be revoked.',
+    )
     return h(
       'li',
       { class: 'admin-row', 'data-invite': invite.token, 'aria-label': `Invite made ${formatWhen(invite.createdAt)}` },
@@ -67,15 +63,7 @@ export function createInvitesSection() {
     )
   }
 
-  async function load(): Promise<void> {
-    try {
-      const invites = await accountApi.invites()
-      list.replaceChildren(...invites.map(row))
-      status.textContent = invites.length ? '' : 'No live invites.'
-    } catch (failure) {
-      status.textContent = failureText(failure, 'Invites could not be loaded.')
-    }
-  }
+  const load = listLoader(list, status, () => accountApi.invites(), row, { empty: 'No live invites.', failed: 'Invites could not be loaded.' })
 
   const element = h(
     'section',

@@ -1,9 +1,9 @@
 import { accountApi, ADMIN_PAGE, type Person } from '../account-api.ts'
 import { avatar } from '../avatar.ts'
-import { failureText } from '../account-text.ts'
 import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
+import { changeOnClick, listLoader } from '../reloading-list.ts'
 
 /** Every account, deactivated ones included, by id: the server's pages read to the end. */
 export async function allPeople(): Promise<Person[]> {
@@ -29,21 +29,14 @@ export function createPeopleSection(meId: number) {
   // Reset links stay under their person across redraws until the page is left.
   const resetLinks = new Map<number, string>()
 
-  function action(label: string, person: Person, run: () => Promise<unknown>, danger = false): HTMLButtonElement {
-    const button = h('button', { type: 'button', class: `button button--small${danger ? ' button--caution' : ''}`, 'aria-label': `${label} ${person.username}` }, label)
-    button.addEventListener('click', async () => {
-      error.textContent = ''
-      button.disabled = true
-      try {
-        await run()
-        await load()
-      } catch (failure) {
-        error.textContent = failureText(failure, 'That change could not be made.')
-        button.disabled = false
-      }
-    })
-    return button
-  }
+  const action = (label: string, person: Person, run: () => Promise<unknown>, danger = false): HTMLButtonElement =>
+    changeOnClick(
+      h('button', { type: 'button', class: `button button--small${danger ? ' button--caution' : ''}`, 'aria-label': `${label} ${person.username}` }, label),
+      error,
+      run,
+      load,
+      'That change could not be made.',
+    )
 
   const update = (person: Person, change: Parameters<typeof accountApi.updatePerson>[1]) => accountApi.updatePerson(person.id, change)
 
@@ -100,15 +93,8 @@ export function createPeopleSection(meId: number) {
     )
   }
 
-  async function load(): Promise<void> {
-    try {
-      const people = (await allPeople()).filter((person) => person.role !== 'bot')
-      list.replaceChildren(...people.map(row))
-      status.textContent = people.length ? '' : 'Nobody yet.'
-    } catch (failure) {
-      status.textContent = failureText(failure, 'People could not be loaded.')
-    }
-  }
+  const readPeople = async () => (await allPeople()).filter((person) => person.role !== 'bot')
+  const load = listLoader(list, status, readPeople, row, { empty: 'Nobody yet.', failed: 'People could not be loaded.' })
 
   const element = h('section', { class: 'admin-section', 'aria-labelledby': 'admin-people' }, h('h2', { id: 'admin-people' }, 'People'), error, status, list)
   return { element, load }
