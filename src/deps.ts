@@ -81,7 +81,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const delivery = createDeliveryWorker({
     store,
     senders: {
-      webhook: createWebhookSender({ store, messages, presence, log }),
+      webhook: createWebhookSender({ store, messages, presence, log, publicUrl: config.publicUrl }),
       push: createPushSender({ store, presence, keys: vapidKeys, subject: vapidSubject(config.publicUrl), awayMs: config.pushAwayMs }),
     },
     metrics,

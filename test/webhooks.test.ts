@@ -53,6 +53,23 @@ async function setUp(overrides: Parameters<typeof startServer>[0] = {}) {
 }
 
 describe('outgoing webhooks', () => {
+  it('with PUBLIC_URL, the payload\'s attachment urls are absolute (the receiver has no origin to resolve them against)', async () => {
+    const receiver = track(startReceiver())
+    const { url, admin, member } = await setUp({ publicUrl: 'https://chat.example.org' })
+    const bot = await createBot(url, admin, 'files-bot', `${receiver.url}/hook`)
+    const room = await directRoom(url, member, bot)
+    const form = new FormData()
+    form.append('file', new File(['report'], 'report.txt', { type: 'text/plain' }))
+    const uploaded = await fetch(`${url}/api/chat/rooms/${room.id}/attachments`, { method: 'POST', headers: { authorization: `Bearer ${member.token}` }, body: form })
+    expect(uploaded.status).toBe(201)
+    const attachment = await uploaded.json()
+    const posted = await call(url, `/api/chat/rooms/${room.id}/messages`, { token: member.token, body: { content: 'the report', attachmentIds: [attachment.id] } })
+    expect(posted.status).toBe(201)
+    const got = await receiver.next()
+    expect(got.json.message.attachments.map((a: { url: string }) => a.url)).toEqual([`https://chat.example.org${attachment.url}`])
+    expect(posted.body.attachments[0].url).toBe(attachment.url)
+  })
+
   it('posts the message, its room and its sender, signed with the secret shown once when the bot was made', async () => {
     const receiver = track(startReceiver())
     const { url, admin, member } = await setUp()

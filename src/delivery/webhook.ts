@@ -22,7 +22,21 @@ const sign = (secret: string, body: string) => `sha256=${createHmac('sha256', se
  * blank is posted by the bot in the room as a reply to the message. The reply's
  * clientMessageId is fixed per message, so a call made twice (at-least-once) replies once.
  */
-export function createWebhookSender({ store, messages, presence, log, now = Date.now }: { store: Store; messages: MessageService; presence: Presence; log: Logger; now?: () => number }): Sender {
+export function createWebhookSender({ store, messages, presence, log, publicUrl, now = Date.now }: {
+  store: Store
+  messages: MessageService
+  presence: Presence
+  log: Logger
+  /** With PUBLIC_URL, attachment urls in the payload are absolute: a receiver has no request origin to resolve them against. */
+  publicUrl?: string
+  now?: () => number
+}): Sender {
+  const payloadMessage = (record: Parameters<typeof toMessage>[0]) => {
+    const message = toMessage(record)
+    if (!publicUrl || message.attachments.length === 0) return message
+    return { ...message, attachments: message.attachments.map((a) => ({ ...a, url: publicUrl + a.url })) }
+  }
+
   /** The try's outcome as the admin's bot list shows it; a failure to record it fails no call. */
   async function record(botId: number, status: number | null, error: string | null) {
     const ok = status !== null && status >= 200 && status <= 299
@@ -38,7 +52,7 @@ export function createWebhookSender({ store, messages, presence, log, now = Date
     const [room, sender] = await Promise.all([store.getRoomFor(call.roomId, botId), store.getUser(message.senderId)])
     if (!room || !sender) return { result: 'skipped', reason: 'gone' }
     const online = await presence.online([sender.id])
-    const body = JSON.stringify({ message: toMessage(message), room: { id: room.id, name: room.name, type: room.type }, sender: toUser(sender, online) })
+    const body = JSON.stringify({ message: payloadMessage(message), room: { id: room.id, name: room.name, type: room.type }, sender: toUser(sender, online) })
 
     let response: Response
     try {
