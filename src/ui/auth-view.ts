@@ -1,4 +1,5 @@
 import { api, ApiError } from './api.ts'
+import { authCard, authField } from './auth-card.ts'
 import { h } from './dom.ts'
 import type { User } from './types.ts'
 
@@ -8,8 +9,7 @@ type Mode = 'sign-in' | 'sign-up'
 export function createAuthView(signedIn: (user: User) => void): HTMLElement {
   let mode: Mode = 'sign-in'
 
-  const field = (id: string, label: string, input: HTMLInputElement, hint?: string) =>
-    h('div', { class: 'field-group', id: `${id}-group` }, h('label', { class: 'field', for: id }, label), input, hint ? h('small', { class: 'field-hint' }, hint) : null)
+  const field = (id: string, label: string, input: HTMLInputElement, hint?: string) => authField(id, label, input, hint, `${id}-group`)
   const username = h('input', { id: 'auth-username', class: 'input', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: 32 })
   const displayName = h('input', { id: 'auth-display-name', class: 'input', name: 'displayName', autocomplete: 'name', maxlength: 64 })
   const password = h('input', { id: 'auth-password', class: 'input', name: 'password', type: 'password', required: true, minlength: 8, maxlength: 128 })
@@ -29,18 +29,7 @@ export function createAuthView(signedIn: (user: User) => void): HTMLElement {
     error,
     submit,
   )
-  const view = h(
-    'main',
-    { class: 'auth' },
-    h(
-      'div',
-      { class: 'auth__card' },
-      h('div', { class: 'auth__brand', 'aria-hidden': 'true' }, 'C'),
-      heading,
-      form,
-      h('p', { class: 'auth__switch' }, switchText, ' ', switcher),
-    ),
-  )
+  const view = authCard(heading, form, h('p', { class: 'auth__switch' }, switchText, ' ', switcher))
 
   function setMode(next: Mode): void {
     mode = next

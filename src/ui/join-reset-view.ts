@@ -1,6 +1,7 @@
 import { accountApi } from './account-api.ts'
 import { api } from './api.ts'
 import { failureText } from './account-text.ts'
+import { authCard, authField } from './auth-card.ts'
 import { h } from './dom.ts'
 import type { User } from './types.ts'
 
@@ -20,8 +21,6 @@ export function linkPage(): { page: LinkPage; token: string } | null {
  */
 export function createLinkView(page: LinkPage, token: string, signedIn: (user: User) => void): HTMLElement {
   const join = page === 'join'
-  const field = (id: string, label: string, input: HTMLInputElement, hint?: string) =>
-    h('div', { class: 'field-group' }, h('label', { class: 'field', for: id }, label), input, hint ? h('small', { class: 'field-hint' }, hint) : null)
   const username = h('input', { id: 'link-username', class: 'input', name: 'username', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false', maxlength: 32 })
   const displayName = h('input', { id: 'link-display-name', class: 'input', name: 'displayName', autocomplete: 'name', maxlength: 64 })
   const password = h('input', { id: 'link-password', class: 'input', name: 'password', type: 'password', required: true, minlength: 8, maxlength: 128, autocomplete: 'new-password' })
@@ -30,9 +29,9 @@ export function createLinkView(page: LinkPage, token: string, signedIn: (user: U
   const form = h(
     'form',
     { class: 'form' },
-    join ? field('link-username', 'Username', username, 'Letters, digits, . _ and -') : null,
-    join ? field('link-display-name', 'Display name (optional)', displayName) : null,
-    field('link-password', join ? 'Password' : 'New password', password, 'At least 8 characters'),
+    join ? authField('link-username', 'Username', username, 'Letters, digits, . _ and -') : null,
+    join ? authField('link-display-name', 'Display name (optional)', displayName) : null,
+    authField('link-password', join ? 'Password' : 'New password', password, 'At least 8 characters'),
     error,
     submit,
   )
@@ -55,18 +54,11 @@ export function createLinkView(page: LinkPage, token: string, signedIn: (user: U
   })
 
   const missing = token === ''
-  const view = h(
-    'main',
-    { class: 'auth' },
-    h(
-      'div',
-      { class: 'auth__card' },
-      h('div', { class: 'auth__brand', 'aria-hidden': 'true' }, 'C'),
-      h('h1', { class: 'auth__title' }, join ? 'Join the chat' : 'Set a new password'),
-      h('p', { class: 'auth__lead' }, join ? 'You were invited. Choose a username and a password.' : 'Choose a new password; your other devices are signed out.'),
-      missing ? h('p', { class: 'form-error', role: 'alert' }, 'This link is incomplete: open the whole link you were given.') : form,
-      h('p', { class: 'auth__switch' }, h('a', { href: '/', class: 'link-button' }, join ? 'I already have an account' : 'Back to sign in')),
-    ),
+  const view = authCard(
+    h('h1', { class: 'auth__title' }, join ? 'Join the chat' : 'Set a new password'),
+    h('p', { class: 'auth__lead' }, join ? 'You were invited. Choose a username and a password.' : 'Choose a new password; your other devices are signed out.'),
+    missing ? h('p', { class: 'form-error', role: 'alert' }, 'This link is incomplete: open the whole link you were given.') : form,
+    h('p', { class: 'auth__switch' }, h('a', { href: '/', class: 'link-button' }, join ? 'I already have an account' : 'Back to sign in')),
   )
   queueMicrotask(() => (join ? username : password).focus())
   return view
