@@ -5,10 +5,9 @@
  * browser profile is that person.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, expectNoPageErrors, launchBrowser, newContext, openPage, PASSWORD, register, shoot, signedIn, uniqueName, type Account } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, expectNoPageErrors, newContext, openPage, PASSWORD, register, shoot, signedIn, startServerAndBrowser, stopServerAndBrowser, uniqueName, type Account } from './support/browser'
 import { runCli } from './support/cli'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
@@ -33,16 +32,12 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
   let admin: Account
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    ;[server, browser] = await Promise.all([spawnServer({ env: { ALLOW_REGISTRATION: 'true' } }), launchBrowser()])
+    ;({ server, browser } = await startServerAndBrowser({ ALLOW_REGISTRATION: 'true' }))
     // The first account of a new server is its admin.
     admin = await register(server, 'boss', 'Boss')
   }, 30_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
+  afterAll(() => stopServerAndBrowser(browser, server))
 
   afterEach(expectNoPageErrors)
 

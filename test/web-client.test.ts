@@ -4,7 +4,6 @@
  * failed sends, HTML injection, reconnecting after a restart, and screenshots to look at.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import {
@@ -13,13 +12,14 @@ import {
   call,
   directRoom,
   expectNoPageErrors,
-  launchBrowser,
   newContext,
   openPage,
   PASSWORD,
   post,
   register,
   signedIn,
+  startServerAndBrowser,
+  stopServerAndBrowser,
   uniqueName,
   type Message,
 } from './support/browser'
@@ -47,14 +47,10 @@ describe.skipIf(unavailable !== null)('web client', () => {
   let server: ServerProcess
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    ;[server, browser] = await Promise.all([spawnServer({ env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0' } }), launchBrowser()])
+    ;({ server, browser } = await startServerAndBrowser({ RATE_LIMIT_MESSAGES_PER_MINUTE: '0' }))
   }, 30_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
+  afterAll(() => stopServerAndBrowser(browser, server))
 
   afterEach(expectNoPageErrors)
 

@@ -6,10 +6,9 @@
  * and dark, in test-artifacts/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, launchBrowser, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn, type Message } from './support/browser'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn, startServerAndBrowser, stopServerAndBrowser, type Message } from './support/browser'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
@@ -45,17 +44,13 @@ describe.skipIf(unavailable !== null)('web client conversations', () => {
   let server: ServerProcess
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    ;[server, browser] = await Promise.all([spawnServer({ env: SERVER_ENV }), launchBrowser()])
+    ;({ server, browser } = await startServerAndBrowser(SERVER_ENV))
     // The first account of a server is its admin, who may delete any message in their rooms:
     // taken here, so the people of the tests are members whichever test runs first.
     await register(server, 'admin')
   }, 30_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
+  afterAll(() => stopServerAndBrowser(browser, server))
 
   afterEach(expectNoPageErrors)
 

@@ -8,12 +8,11 @@
  * test-artifacts/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
-import { mkdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, launchBrowser, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn } from './support/browser'
-import { spawnServer, type ServerProcess } from './support/server-process'
+import { ARTIFACTS, browserUnavailable, call, directRoom, expectNoPageErrors, groupRoom, messageItem, messagesPath, openPage, PHONE, post, register, shoot, signedIn, startServerAndBrowser, stopServerAndBrowser } from './support/browser'
+import type { ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web files and search tests: ${unavailable}`)
@@ -67,15 +66,11 @@ describe.skipIf(unavailable !== null)('web client files and search', () => {
   let server: ServerProcess
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
-    ;[server, browser] = await Promise.all([spawnServer({ env: SERVER_ENV }), launchBrowser()])
+    ;({ server, browser } = await startServerAndBrowser(SERVER_ENV))
     await register(server, 'admin')
   }, 30_000)
 
-  afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
-  })
+  afterAll(() => stopServerAndBrowser(browser, server))
 
   afterEach(expectNoPageErrors)
 

@@ -13,12 +13,12 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'bun:test'
 import { createECDH, createDecipheriv, createHmac, randomBytes, type ECDH } from 'node:crypto'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { ARTIFACTS, browserUnavailable, call, CHROMIUM_PATH, directRoom, expectNoPageErrors, launchBrowser, openPage, PASSWORD, register, signedIn, UI_TIMEOUT_MS, type Account } from './support/browser'
-import { spawnServer, type ServerProcess } from './support/server-process'
+import { ARTIFACTS, browserUnavailable, call, CHROMIUM_PATH, directRoom, expectNoPageErrors, openPage, PASSWORD, register, signedIn, startServerAndBrowser, stopServerAndBrowser, UI_TIMEOUT_MS, type Account } from './support/browser'
+import type { ServerProcess } from './support/server-process'
 
 const unavailable = browserUnavailable()
 if (unavailable) console.warn(`skipping the web push tests: ${unavailable}`)
@@ -158,15 +158,13 @@ describe.skipIf(unavailable !== null)('web client push', () => {
   let pushService: ReturnType<typeof startPushService>
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true })
     pushService = startPushService()
     // Away the moment the page closes: the server pushes without waiting the production 60 s.
-    ;[server, browser] = await Promise.all([spawnServer({ env: { PUSH_ALLOW_HTTP: 'true', PUSH_AWAY_MS: '0', RATE_LIMIT_MESSAGES_PER_MINUTE: '0' } }), launchBrowser()])
+    ;({ server, browser } = await startServerAndBrowser({ PUSH_ALLOW_HTTP: 'true', PUSH_AWAY_MS: '0', RATE_LIMIT_MESSAGES_PER_MINUTE: '0' }))
   }, 30_000)
 
   afterAll(async () => {
-    await browser?.close()
-    await server?.stop()
+    await stopServerAndBrowser(browser, server)
     pushService?.close()
   })
 

@@ -4,11 +4,11 @@
  * errors. Under CI the browser must be there: a missing one fails the run instead of quietly
  * skipping the web tests.
  */
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { expect } from 'bun:test'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
-import type { ServerProcess } from './server-process'
+import { spawnServer, type ServerProcess } from './server-process'
 
 export const CHROMIUM_PATH = '/usr/bin/chromium'
 
@@ -44,6 +44,19 @@ export function browserUnavailable(): string | null {
  */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS })
+}
+
+/** The server (a child process with `env`) and the browser a test file shares; the screenshots' folder is made too. */
+export async function startServerAndBrowser(env: Record<string, string>): Promise<{ server: ServerProcess; browser: Browser }> {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  const [server, browser] = await Promise.all([spawnServer({ env }), launchBrowser()])
+  return { server, browser }
+}
+
+/** Stops what startServerAndBrowser started, or the part of it that did start. */
+export async function stopServerAndBrowser(browser: Browser | undefined, server: ServerProcess | undefined): Promise<void> {
+  await browser?.close()
+  await server?.stop()
 }
 
 export interface Account {
