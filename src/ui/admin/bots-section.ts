@@ -6,6 +6,7 @@ import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 import { changeOnClick, listLoader } from '../reloading-list.ts'
+import { adminSection } from './admin-section.ts'
 import { allPeople } from './people-section.ts'
 
 /** The bots with their webhooks; a server without the bot listing gives the bot accounts alone. */
@@ -108,11 +109,10 @@ export function createBotsSection() {
 
   const load = listLoader(list, status, readBots, row, { empty: 'No bots yet.', failed: 'Bots could not be loaded.' })
 
-  const element = h(
-    'section',
-    { class: 'admin-section', 'aria-labelledby': 'admin-bots' },
-    h('h2', { id: 'admin-bots' }, 'Bots'),
-    h('p', { class: 'admin-section__intro' }, 'Accounts for programs: they post with a token and are told of messages for them at their webhook.'),
+  const element = adminSection(
+    'admin-bots',
+    'Bots',
+    'Accounts for programs: they post with a token and are told of messages for them at their webhook.',
     form,
     error,
     fresh,

@@ -4,6 +4,7 @@ import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 import { changeOnClick, listLoader } from '../reloading-list.ts'
+import { adminSection } from './admin-section.ts'
 
 const EXPIRIES: [number, string][] = [
   [24, '1 day'],
@@ -65,15 +66,6 @@ export function createInvitesSection() {
 
   const load = listLoader(list, status, () => accountApi.invites(), row, { empty: 'No live invites.', failed: 'Invites could not be loaded.' })
 
-  const element = h(
-    'section',
-    { class: 'admin-section', 'aria-labelledby': 'admin-invites' },
-    h('h2', { id: 'admin-invites' }, 'Invites'),
-    h('p', { class: 'admin-section__intro' }, 'Anyone with a live link can make an account, even when sign-up is closed.'),
-    form,
-    error,
-    status,
-    list,
-  )
+  const element = adminSection('admin-invites', 'Invites', 'Anyone with a live link can make an account, even when sign-up is closed.', form, error, status, list)
   return { element, load }
 }

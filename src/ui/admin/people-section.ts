@@ -4,6 +4,7 @@ import { copyField } from '../copy-field.ts'
 import { errorLine } from '../dialogs/dialog.ts'
 import { h } from '../dom.ts'
 import { changeOnClick, listLoader } from '../reloading-list.ts'
+import { adminSection } from './admin-section.ts'
 
 /** Every account, deactivated ones included, by id: the server's pages read to the end. */
 export async function allPeople(): Promise<Person[]> {
@@ -96,6 +97,6 @@ export function createPeopleSection(meId: number) {
   const readPeople = async () => (await allPeople()).filter((person) => person.role !== 'bot')
   const load = listLoader(list, status, readPeople, row, { empty: 'Nobody yet.', failed: 'People could not be loaded.' })
 
-  const element = h('section', { class: 'admin-section', 'aria-labelledby': 'admin-people' }, h('h2', { id: 'admin-people' }, 'People'), error, status, list)
+  const element = adminSection('admin-people', 'People', null, error, status, list)
   return { element, load }
 }
