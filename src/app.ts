@@ -58,7 +58,7 @@ export function createApp(deps: Deps) {
     // Runs before the routes' declared 'application/json' (which documents the body type), so
     // every body goes through the size, type and syntax checks; a route that reads its own body
     // (see bodyLimits) gets it untouched, for its own `parse`.
-    .onParse(({ request }) => (bodyLimits.readsOwnBody(request) ? undefined : parseJsonBody(request)))
+    .onParse(({ request, route }) => (bodyLimits.readsOwnBody(request.method, route) ? undefined : parseJsonBody(request)))
     .onTransform(({ request, route, params, query, body }) => {
       const fields = routes.integerFields(request.method, route)
       coerceIntegerFields(params, fields.params)

@@ -22,8 +22,15 @@ export function createBodyLimits(table: RouteTable, ownBodies: Record<string, nu
   }
 
   return {
-    /** The route reads its own body (see above), so the JSON parser leaves it alone. */
-    readsOwnBody: (request: Request): boolean => ownLimit(request) !== undefined,
+    /**
+     * The route Elysia matched (`route` as registered) reads its own body (see above), so the
+     * JSON parser leaves it alone.
+     */
+    readsOwnBody(method: string, route: string | undefined): boolean {
+      if (own.size === 0 || route === undefined) return false
+      const template = table.templateOf(method, route)
+      return template !== undefined && own.has(`${method} ${template}`)
+    },
 
     /**
      * Refuses a body whose declared length is already over its route's limit, before a byte of

@@ -50,19 +50,37 @@ function entry(route: RouteLike): Entry {
  */
 export function createRouteTable(routes: () => readonly RouteLike[]) {
   let entries: Entry[] | undefined
-  let fields: Map<string, IntegerFields> | undefined
+  let registered: Map<string, Registered> | undefined
+  // Per method, the entries a request of that method can be for, most specific first: `find`
+  // runs on a request's hot path and tests only these, with no list built per call.
+  const byMethod = new Map<string, Entry[]>()
   const all = () =>
     (entries ??= routes()
       .filter((r) => !(r.method === 'ALL' && (r.path === '/*' || r.path === '*')))
       .map(entry)
       .sort((a, b) => b.specificity - a.specificity))
+  const forMethod = (method: string) => {
+    let list = byMethod.get(method)
+    if (!list) byMethod.set(method, (list = all().filter((e) => e.method === method || e.method === 'ALL')))
+    return list
+  }
+  // Keyed as Elysia names the route it matched (`POST /api/chat/rooms/:roomId/messages`).
+  const byRoute = () =>
+    (registered ??= new Map(
+      routes().map((r) => [
+        `${r.method} ${r.path}`,
+        { template: entry(r).template, fields: { params: integerFields(r.hooks?.params), query: integerFields(r.hooks?.query), body: r.hooks?.body } },
+      ]),
+    ))
+  const registeredAs = (method: string, route: string) => byRoute().get(`${method} ${route}`) ?? (method === 'HEAD' ? byRoute().get(`GET ${route}`) : undefined)
 
   const matching = (pathname: string) => all().filter((e) => e.pattern.test(pathname))
 
   return {
     /** The route a request is for (the most specific match), if any. */
     find(method: string, pathname: string): { template: string; stream: boolean } | undefined {
-      return matching(pathname).find((e) => e.method === method || e.method === 'ALL')
+      for (const e of forMethod(method)) if (e.pattern.test(pathname)) return e
+      return undefined
     },
 
     /** The methods the path takes, as an `Allow` header lists them; empty for an unknown path. */
@@ -77,8 +95,12 @@ export function createRouteTable(routes: () => readonly RouteLike[]) {
 
     /** The integer fields of the route Elysia matched (`route` as registered); HEAD runs GET's. */
     integerFields(method: string, route: string): IntegerFields {
-      fields ??= new Map(routes().map((r) => [`${r.method} ${r.path}`, { params: integerFields(r.hooks?.params), query: integerFields(r.hooks?.query), body: r.hooks?.body }]))
-      return fields.get(`${method} ${route}`) ?? (method === 'HEAD' ? fields.get(`GET ${route}`) : undefined) ?? NO_FIELDS
+      return registeredAs(method, route)?.fields ?? NO_FIELDS
+    },
+
+    /** The documented template of the route Elysia matched (`route` as registered), if any. */
+    templateOf(method: string, route: string): string | undefined {
+      return registeredAs(method, route)?.template
     },
 
     /** The documented template of the first route on this path: `/api/chat/rooms/{roomId}`. */
@@ -86,6 +108,11 @@ export function createRouteTable(routes: () => readonly RouteLike[]) {
       return matching(pathname)[0]?.template
     },
   }
+}
+
+interface Registered {
+  template: string
+  fields: IntegerFields
 }
 
 interface IntegerFields {
