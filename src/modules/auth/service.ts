@@ -195,11 +195,12 @@ export function createAuthService({ store, bus, allowRegistration, authAttemptsP
     async authenticate(token: string): Promise<Session | null> {
       if (token.length < 16 || token.length > 128) return null
       const at = now()
-      const hash = hashToken(token)
-      const key = cacheSessions ? Buffer.from(hash).toString('base64') : ''
+      // The cache's key is the token's SHA-256 in one native call (a quarter of hashing to bytes
+      // and encoding them); the store is asked, by the bytes, only on a miss.
+      const key = cacheSessions ? (Bun.SHA256.hash(token, 'base64') as string) : ''
       const cached = cacheSessions ? cache.get(key, at) : null
       if (cached) return cached
-      const found = await store.findSession(hash, at)
+      const found = await store.findSession(hashToken(token), at)
       if (!found) return null
       if (found.kind === 'session') {
         // Extend at most once a day, so reads stay reads.
