@@ -28,8 +28,8 @@ export function createBodyLimits(table: RouteTable, ownBodies: Record<string, nu
      */
     readsOwnBody(method: string, route: string | undefined): boolean {
       if (own.size === 0 || route === undefined) return false
-      const template = table.templateOf(method, route)
-      return template !== undefined && own.has(`${method} ${template}`)
+      const name = table.nameOf(method, route)
+      return name !== undefined && own.has(name)
     },
 
     /**
