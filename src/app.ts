@@ -32,14 +32,8 @@ export function createApp(deps: Deps) {
   const { log, metrics } = deps
   const authPlugin = createAuthPlugin(deps.auth)
   const started = new WeakMap<Request, number>()
-  const requestLabels = labelSet(
-    (method: string, route: string, status: number) => `${method} ${route} ${status}`,
-    (method, route, status) => ({ method, route, status }),
-  )
-  const durationLabels = labelSet(
-    (method: string, route: string) => `${method} ${route}`,
-    (method, route) => ({ method, route }),
-  )
+  const requestLabels = labelSet((method: string, route: string, status: number) => ({ method, route, status }))
+  const durationLabels = labelSet((method: string, route: string) => ({ method, route }))
 
   const routes = createRouteTable(() => app.routes)
   // Every request body is JSON within MAX_BODY_BYTES; a route that reads its own body (an

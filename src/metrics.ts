@@ -11,15 +11,23 @@ const labelKey = (labels: Labels | string | undefined) =>
   typeof labels === 'string' ? labels : labels ? Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',') : ''
 
 /**
- * Renders a label set once and remembers it by a cheap key, for hot paths that would
- * otherwise build and escape the same labels on every request.
+ * Renders a label set once and remembers it by its arguments, for hot paths that would
+ * otherwise build and escape the same labels on every request. One level of Maps per
+ * argument, so a call builds no key string to hash (measured: half the time of one).
  */
-export function labelSet<A extends unknown[]>(key: (...args: A) => string, labels: (...args: A) => Labels) {
-  const rendered = new Map<string, string>()
+export function labelSet<A extends (string | number)[]>(labels: (...args: A) => Labels) {
+  type Node = Map<string | number, Node | string>
+  const root: Node = new Map()
   return (...args: A): string => {
-    const k = key(...args)
-    let value = rendered.get(k)
-    if (value === undefined) rendered.set(k, (value = labelKey(labels(...args))))
+    let node = root
+    const last = args.length - 1
+    for (let i = 0; i < last; i++) {
+      let next = node.get(args[i]!) as Node | undefined
+      if (!next) node.set(args[i]!, (next = new Map()))
+      node = next
+    }
+    let value = node.get(args[last]!) as string | undefined
+    if (value === undefined) node.set(args[last]!, (value = labelKey(labels(...args))))
     return value
   }
 }
