@@ -346,6 +346,26 @@ export const MIGRATIONS: readonly string[] = [
         ELSE 0 END;
   END;
   `,
+  // 8: the store's batch of posts indexes its messages for search in one statement at its end.
+  // FTS5 writes its pending terms to disk whenever a statement opens a savepoint inside the
+  // transaction, and every INSERT of a message does (its triggers write other tables), so a
+  // trigger indexing row by row wrote one index segment per message (~20 µs each, then merged
+  // again). While the batch runs, `search_deferral` holds the first id it may write and the
+  // insert trigger keeps off; the batch indexes the range and deletes the row before it
+  // commits, so the index still changes in the message's own transaction. Any other writer
+  // finds the table empty and is indexed by the trigger as before.
+  `
+  CREATE TABLE search_deferral (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    from_id INTEGER NOT NULL
+  );
+  DROP TRIGGER message_search_insert;
+  CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+  WHEN NEW.message_type = 'MESSAGE' AND NEW.id >= (SELECT below_id FROM search_backlog)
+    AND NOT EXISTS (SELECT 1 FROM search_deferral) BEGIN
+    INSERT INTO message_search (rowid, content, room) VALUES (NEW.id, NEW.content, NEW.room_id);
+  END;
+  `,
 ]
 
 export class SchemaTooNewError extends Error {}

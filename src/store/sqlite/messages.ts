@@ -72,6 +72,15 @@ export function createMessageStore(db: Database, events: EventWriter, files: Fil
   )
   const isParticipant = q<{ one: number }>(`SELECT 1 AS one FROM participants WHERE room_id = ? AND user_id = ?`)
   const markOwnRead = q(`UPDATE participants SET last_read_id = ?1 WHERE room_id = ?2 AND user_id = ?3 AND last_read_id < ?1`)
+  // The batch's search indexing (migration 8): from the next id on, the insert trigger leaves
+  // the index to `indexDeferred`, one statement over the batch's messages before it commits.
+  const deferSearch = q(`INSERT INTO search_deferral (id, from_id) SELECT 1, last_id + 1 FROM event_sequence`)
+  const indexDeferred = q(
+    `INSERT INTO message_search (rowid, content, room)
+     SELECT id, content, room_id FROM messages
+     WHERE id >= (SELECT from_id FROM search_deferral) AND id >= (SELECT below_id FROM search_backlog) AND message_type = 'MESSAGE'`,
+  )
+  const endDeferral = q(`DELETE FROM search_deferral`)
 
   const insert = (input: PostInput, type: MessageRecord['messageType'], attachments: readonly unknown[] = []) => {
     const { roomId, senderId, content, clientMessageId, replyToId, mentions, now } = input
@@ -105,16 +114,20 @@ export function createMessageStore(db: Database, events: EventWriter, files: Fil
     markOwnRead.run(message.id, input.roomId, input.senderId)
     return { message, created: true }
   }
-  const postBatchTx = db.transaction((inputs: PostInput[]) =>
-    inputs.map((input): Outcome<{ message: MessageRecord; created: boolean }> => {
+  const postBatchTx = db.transaction((inputs: PostInput[]) => {
+    deferSearch.run()
+    const outcomes = inputs.map((input): Outcome<{ message: MessageRecord; created: boolean }> => {
       // A failing statement is rolled back alone; the rest of the batch goes on.
       try {
         return { ok: postOne(input) }
       } catch (error) {
         return { error }
       }
-    }),
-  )
+    })
+    indexDeferred.run()
+    endDeferral.run()
+    return outcomes
+  })
 
   type EditInput = Parameters<Store['editMessage']>[0]
   const editTx = db.transaction(({ roomId, messageId, content, mentions, now }: EditInput) => {
