@@ -13,6 +13,8 @@ export interface Config {
   host: string
   databasePath: string
   redisUrl: string | undefined
+  /** Set: the PostgreSQL store (many hosts); unset: the SQLite file at databasePath. */
+  databaseUrl: string | undefined
   heartbeatIntervalMs: number
   allowRegistration: boolean
   rateLimitMessagesPerMinute: number
@@ -59,6 +61,7 @@ const bool: Parser<boolean> = (raw) =>
   ({ true: true, '1': true, yes: true, false: false, '0': false, no: false })[raw.trim().toLowerCase()]
 const text: Parser<string> = (raw) => (raw.trim() ? raw.trim() : undefined)
 const redisUrl: Parser<string> = (raw) => (/^rediss?:\/\/.+/.test(raw.trim()) ? raw.trim() : undefined)
+const postgresUrl: Parser<string> = (raw) => (/^postgres(ql)?:\/\/.+/.test(raw.trim()) ? raw.trim() : undefined)
 const httpUrl: Parser<string> = (raw) => (/^https?:\/\/[^\s/]+(\/\S*)?$/.test(raw.trim()) ? raw.trim().replace(/\/+$/, '') : undefined)
 const level: Parser<LogLevel> = (raw) =>
   (['debug', 'info', 'warn', 'error'] as const).find((l) => l === raw.trim().toLowerCase())
@@ -81,6 +84,7 @@ export const SETTINGS = [
   setting({ key: 'host', env: 'HOST', flag: '--host', parse: text, expect: 'a host name or address', fallback: '0.0.0.0', help: 'listening address' }),
   setting({ key: 'databasePath', env: 'DATABASE_PATH', flag: '--database-path', parse: text, expect: 'a file path', fallback: './data/chat.db', help: 'SQLite file (its folder is created)' }),
   setting({ key: 'redisUrl', env: 'REDIS_URL', flag: '--redis-url', parse: redisUrl, expect: 'a redis:// or rediss:// URL', fallback: undefined, help: 'set: Redis pub/sub between instances; unset: in-process bus' }),
+  setting({ key: 'databaseUrl', env: 'DATABASE_URL', flag: '--database-url', parse: postgresUrl, expect: 'a postgres:// or postgresql:// URL', fallback: undefined, help: 'set: PostgreSQL (instances on many hosts); unset: the SQLite file' }),
   setting({ key: 'heartbeatIntervalMs', env: 'HEARTBEAT_INTERVAL_MS', flag: '--heartbeat-interval-ms', parse: int(100, 3_600_000), expect: 'an integer 100-3600000', fallback: 15_000, help: 'SSE comment ping interval' }),
   setting({ key: 'allowRegistration', env: 'ALLOW_REGISTRATION', flag: '--allow-registration', parse: bool, expect: 'true or false', fallback: true, help: '`false` closes POST /api/auth/register' }),
   setting({ key: 'rateLimitMessagesPerMinute', env: 'RATE_LIMIT_MESSAGES_PER_MINUTE', flag: '--rate-limit-messages-per-minute', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 300, help: 'messages per user per minute; 0 turns the limit off' }),

@@ -54,7 +54,7 @@ export interface Deps {
  */
 export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   const metrics = createMetrics()
-  const store = countStoredMessages(createSqliteStore(config.databasePath), metrics)
+  const store = countStoredMessages(await openStore(config, log), metrics)
   const { bus, presence } = await createMessaging(config, log)
   const auth = createAuthService({
     store,
@@ -138,9 +138,22 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
       searchBackfill.stop()
       await delivery.stop()
       await Promise.allSettled([bus.close(), presence.close()])
-      store.close()
+      await store.close()
     },
   }
+}
+
+/**
+ * The store: PostgreSQL when DATABASE_URL is set (instances on many hosts), else the SQLite
+ * file. The PostgreSQL code is loaded only then, as Redis's is.
+ */
+export async function openStore(config: Pick<Config, 'databasePath' | 'databaseUrl'>, log: Logger): Promise<Store> {
+  if (config.databaseUrl === undefined) return createSqliteStore(config.databasePath)
+  const { createPostgresStore } = await import('./store/postgres')
+  return createPostgresStore({
+    url: config.databaseUrl,
+    onRecycle: (streak) => log.warn('database pool recycled after queries timed out', { streak }),
+  })
 }
 
 async function createMessaging(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {

@@ -27,7 +27,7 @@ async function main() {
   const deps = await createDeps(config, log)
   const app = createApp(deps).listen(serverOptions(config))
   const server = app.server!
-  console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${config.databasePath}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
+  console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${databaseLabel(config)}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
 
   let stopping = false
   async function shutdown(signal: string) {
@@ -62,3 +62,11 @@ main().catch((error) => {
   }
   process.exit(1)
 })
+
+/** Where the data lives, for the start-up line: a PostgreSQL URL without its password. */
+function databaseLabel(config: { databasePath: string; databaseUrl: string | undefined }): string {
+  if (config.databaseUrl === undefined) return config.databasePath
+  const url = new URL(config.databaseUrl)
+  if (url.password) url.password = '***'
+  return url.toString()
+}

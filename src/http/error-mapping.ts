@@ -1,5 +1,6 @@
 import { AppError, errorBody, type ErrorCode } from '../errors'
 import type { Logger } from '../log'
+import { StoreUnavailableError } from '../store/store'
 
 /**
  * Turns anything a route throws into the contract's error: AppError as it says, Elysia's own
@@ -28,6 +29,11 @@ export function mapError(code: string | number, error: unknown, log: Logger, rou
   if ((error as { code?: unknown })?.code?.toString().startsWith('SQLITE_BUSY')) {
     log.warn('database busy', { route })
     return errorResponse('unavailable', 'the database is busy; try again', { 'retry-after': '1' })
+  }
+  // PostgreSQL cut off or past the query deadline: the instance cannot serve this now.
+  if (error instanceof StoreUnavailableError) {
+    log.warn('database unavailable', { route, error: error.message })
+    return errorResponse('unavailable', 'the database is unavailable; try again', { 'retry-after': '1' })
   }
   const status = (error as { status?: unknown })?.status
   if (typeof status === 'number' && status >= 400 && status < 500) {

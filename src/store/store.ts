@@ -87,6 +87,13 @@ export class UnattachableFilesError extends Error {}
  */
 export class NotParticipantError extends Error {}
 
+/**
+ * The database did not answer in time or cannot be reached (a partition, a restart): the
+ * request gets 503 and may be retried. The write may or may not have committed; a post retried
+ * with its clientMessageId is stored once either way.
+ */
+export class StoreUnavailableError extends Error {}
+
 export interface MessageRecord {
   id: number
   roomId: number
@@ -432,5 +439,5 @@ export interface Store {
 
   /** Whether the database answers. */
   ping(): Promise<boolean>
-  close(): void
+  close(): Promise<void>
 }

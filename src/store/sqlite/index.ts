@@ -49,7 +49,7 @@ export function createSqliteStore(path: string): Store {
         return false
       }
     },
-    close() {
+    async close() {
       db.close()
     },
   }
