@@ -24,6 +24,9 @@ async function main() {
   prepareDatabaseFolder(config.databasePath)
 
   const log = createLogger(config.logLevel)
+  // A background task whose store call failed (PostgreSQL cut off) is logged, never the end
+  // of the process or of its exit code.
+  process.on('unhandledRejection', (error) => log.error('unhandled rejection', { error: String(error) }))
   const deps = await createDeps(config, log)
   const app = createApp(deps).listen(serverOptions(config))
   const server = app.server!

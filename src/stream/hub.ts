@@ -10,6 +10,8 @@ import { Subscription } from './subscription'
 const PAGE = 500
 /** With a lossy bus (Redis), how often the pump checks the store for news it was not told. */
 const SAFETY_POLL_MS = 1000
+/** After a failed read of the store, the pump tries again this soon. */
+const PUMP_RETRY_MS = 500
 
 export interface StreamHubOptions {
   store: Store
@@ -125,7 +127,10 @@ export async function createStreamHub(options: StreamHubOptions) {
         }
       } while (again)
     } catch (error) {
-      log.error('delivery pump failed; retrying on the next news', { error: String(error) })
+      // The store did not answer (PostgreSQL cut off, past its deadline): what was committed
+      // stays there to read, so try again soon rather than only on the next news.
+      log.error('delivery pump failed; retrying', { error: String(error) })
+      setTimeout(schedulePump, PUMP_RETRY_MS).unref?.()
     } finally {
       pumping = false
     }
@@ -224,7 +229,16 @@ export async function createStreamHub(options: StreamHubOptions) {
       sub.push(frame)
     }
     if (passed <= sinceId) return
-    const missed = (await store.roomEventsAfter(roomId, sinceId, PAGE)).filter((event) => event.id <= passed)
+    let missed: StoredEvent[]
+    try {
+      missed = (await store.roomEventsAfter(roomId, sinceId, PAGE)).filter((event) => event.id <= passed)
+    } catch (error) {
+      // The room's past could not be read (the store did not answer): end these streams
+      // cleanly, so their clients resume from the store with their Last-Event-ID.
+      log.warn('a room gained could not be read; its streams resume', { roomId, error: String(error) })
+      for (const sub of subs) sub.end('shutdown')
+      return
+    }
     const frames = missed.map(storedEventFrame)
     for (const sub of subs) {
       // A replaying stream reads its rooms from the store itself.
@@ -311,7 +325,11 @@ export async function createStreamHub(options: StreamHubOptions) {
 
   const safety = options.safetyPoll
     ? setInterval(async () => {
-        if ((await store.maxEventId()) > cursor) schedulePump()
+        try {
+          if ((await store.maxEventId()) > cursor) schedulePump()
+        } catch (error) {
+          log.warn('safety poll: the store did not answer', { error: String(error) })
+        }
       }, SAFETY_POLL_MS)
     : null
   safety?.unref?.()
@@ -319,7 +337,8 @@ export async function createStreamHub(options: StreamHubOptions) {
   // After the bus may have dropped events (Redis was away): deliver what the store has, end
   // the streams of sessions that ended meanwhile, and bring every stream's rooms in line
   // with the store's memberships.
-  const stopResync = bus.onResync(async () => {
+  const stopResync = bus.onResync(() => void resync().catch((error) => log.error('resync failed', { error: String(error) })))
+  async function resync() {
     void pump()
     for (const [userId, set] of [...userStreams]) {
       const rooms = new Set(await store.roomIdsOf(userId))
@@ -333,9 +352,9 @@ export async function createStreamHub(options: StreamHubOptions) {
       const live = [...set].filter((sub) => sub.kind === 'user' && !sub.ended)
       if (live.length === 0) continue
       const since = Math.min(...live.map((sub) => sub.sentId))
-      for (const roomId of rooms) void roomGained(roomId, userId, since)
+      await Promise.all([...rooms].map((roomId) => roomGained(roomId, userId, since)))
     }
-  })
+  }
 
   return {
     openRoomStream: (session: Session, roomId: number, lastEventId?: number) => open('room', session, [roomId], lastEventId),
