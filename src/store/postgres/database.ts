@@ -38,8 +38,10 @@ export const num = (value: unknown): number => Number(value)
 export const numOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value))
 
 /** The SQLSTATE of a server error (e.g. '23505' unique violation), else undefined. */
-export const sqlState = (error: unknown): string | undefined =>
-  error instanceof SQL.PostgresError ? String((error as { errno?: unknown }).errno ?? '') : undefined
+export const sqlState = (error: unknown): string | undefined => {
+  const errno = error instanceof SQL.PostgresError ? (error as { errno?: unknown }).errno : undefined
+  return errno === undefined || errno === null || errno === '' ? undefined : String(errno)
+}
 
 /**
  * Connects, applies pending migrations and returns the handle the parts share.
@@ -121,7 +123,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       await pool.close({ timeout: 1 }).catch(() => {})
     },
   }
-  await withDeadline((sql) => migrate(sql), Math.max(timeoutMs, 60_000))
+  try {
+    await withDeadline((sql) => migrate(sql), Math.max(timeoutMs, 60_000))
+  } catch (error) {
+    await database.close()
+    throw error
+  }
   return database
 }
 
