@@ -15,6 +15,8 @@ export interface Config {
   redisUrl: string | undefined
   /** Set: the PostgreSQL store (many hosts); unset: the SQLite file at databasePath. */
   databaseUrl: string | undefined
+  /** PostgreSQL: the longest a query may take before its request gets 503. */
+  databaseTimeoutMs: number
   heartbeatIntervalMs: number
   allowRegistration: boolean
   rateLimitMessagesPerMinute: number
@@ -85,6 +87,7 @@ export const SETTINGS = [
   setting({ key: 'databasePath', env: 'DATABASE_PATH', flag: '--database-path', parse: text, expect: 'a file path', fallback: './data/chat.db', help: 'SQLite file (its folder is created)' }),
   setting({ key: 'redisUrl', env: 'REDIS_URL', flag: '--redis-url', parse: redisUrl, expect: 'a redis:// or rediss:// URL', fallback: undefined, help: 'set: Redis pub/sub between instances; unset: in-process bus' }),
   setting({ key: 'databaseUrl', env: 'DATABASE_URL', flag: '--database-url', parse: postgresUrl, expect: 'a postgres:// or postgresql:// URL', fallback: undefined, help: 'set: PostgreSQL (instances on many hosts); unset: the SQLite file' }),
+  setting({ key: 'databaseTimeoutMs', env: 'DATABASE_TIMEOUT_MS', flag: '--database-timeout-ms', parse: int(100, 600_000), expect: 'an integer 100-600000', fallback: 5_000, help: 'PostgreSQL: a query past this many ms gives up and its request gets 503' }),
   setting({ key: 'heartbeatIntervalMs', env: 'HEARTBEAT_INTERVAL_MS', flag: '--heartbeat-interval-ms', parse: int(100, 3_600_000), expect: 'an integer 100-3600000', fallback: 15_000, help: 'SSE comment ping interval' }),
   setting({ key: 'allowRegistration', env: 'ALLOW_REGISTRATION', flag: '--allow-registration', parse: bool, expect: 'true or false', fallback: true, help: '`false` closes POST /api/auth/register' }),
   setting({ key: 'rateLimitMessagesPerMinute', env: 'RATE_LIMIT_MESSAGES_PER_MINUTE', flag: '--rate-limit-messages-per-minute', parse: int(0, 1_000_000), expect: 'an integer 0-1000000', fallback: 300, help: 'messages per user per minute; 0 turns the limit off' }),

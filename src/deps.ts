@@ -147,11 +147,12 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
  * The store: PostgreSQL when DATABASE_URL is set (instances on many hosts), else the SQLite
  * file. The PostgreSQL code is loaded only then, as Redis's is.
  */
-export async function openStore(config: Pick<Config, 'databasePath' | 'databaseUrl'>, log: Logger): Promise<Store> {
+export async function openStore(config: Pick<Config, 'databasePath' | 'databaseUrl' | 'databaseTimeoutMs'>, log: Logger): Promise<Store> {
   if (config.databaseUrl === undefined) return createSqliteStore(config.databasePath)
   const { createPostgresStore } = await import('./store/postgres')
   return createPostgresStore({
     url: config.databaseUrl,
+    queryTimeoutMs: config.databaseTimeoutMs,
     onRecycle: (streak) => log.warn('database pool recycled after queries timed out', { streak }),
   })
 }
