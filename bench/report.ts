@@ -128,7 +128,7 @@ const ROWS: Row[] = [
 /** Figures that count something that must not happen; summed over rounds, never picked. */
 export const COUNTS = new Set(ROWS.filter(row => row.mustBeZero).map(row => row.key))
 
-export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
+export function describePlan(plan: Plan): Record<Scenario | 'rounds' | 'postgres', string> {
   const n = (value: number) => value.toLocaleString('en-US')
   const { fanout, changes, ingest, idle, upload, history, search, startup } = plan
   return {
@@ -147,13 +147,16 @@ export function describePlan(plan: Plan): Record<Scenario | 'rounds', string> {
       `two words, the start of a common word, a common word in one room; pages of ${search.limit}, ${n(search.samples)} requests each (ours only: the floor has no search)`,
     startup: `startup: best of ${startup.runs} starts; the history database is the one above`,
     rounds: `fanout, changes, ingest, idle, upload: ${plan.rounds === 1 ? 'one round' : `the best of ${plan.rounds} interleaved rounds (least server CPU or memory per unit)`}`,
+    postgres:
+      'PostgreSQL: ours on the PostgreSQL store (DATABASE_URL) for fanout, ingest and history, the same sizes and rounds as on SQLite, ' +
+      'each scenario on a database of its own (created, then dropped); database CPU is its backends\' (the cluster\'s shared processes not counted)',
   }
 }
 
-const figure = (outcome: Outcome | undefined, key: string): number | undefined =>
+export const figure = (outcome: Outcome | undefined, key: string): number | undefined =>
   outcome && !('error' in outcome) ? outcome[key] : undefined
 
-function format(value: number, decimals: number): string {
+export function format(value: number, decimals: number): string {
   if (!Number.isFinite(value)) return '-'
   return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals })
 }
@@ -165,7 +168,14 @@ function cell(outcome: Outcome | undefined, row: Row): string {
   return value === undefined ? '-' : format(value, row.decimals)
 }
 
-/** The table as markdown (the scenarios that ran), columns padded so it also reads in a terminal. */
+/** Rows of cells as a markdown table, columns padded so it also reads in a terminal. */
+export function markdownTable(header: string[], lines: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...lines.map(line => line[column]!.length)))
+  const render = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`
+  return [render(header), render(widths.map(width => '-'.repeat(width))), ...lines.map(render)].join('\n')
+}
+
+/** The table of ours against the floor (the scenarios that ran). */
 export function table(results: Results): string {
   const header = ['scenario', 'figure', 'ours', 'floor', 'ours/floor', 'target', 'met']
   const rows = ROWS.filter(row => Object.keys(results[row.scenario]).length > 0)
@@ -180,9 +190,7 @@ export function table(results: Results): string {
     const outcomes = results[row.scenario]
     return [first ? row.scenario : '', row.label, cell(outcomes.ours, row), cell(outcomes.floor, row), ratio, row.target ?? '', met]
   })
-  const widths = header.map((title, column) => Math.max(title.length, ...lines.map(line => line[column]!.length)))
-  const render = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`
-  return [render(header), render(widths.map(width => '-'.repeat(width))), ...lines.map(render)].join('\n')
+  return markdownTable(header, lines)
 }
 
 /** Why the run must exit non-zero; empty when it need not. */

@@ -1,4 +1,5 @@
 /** Starts a target's server on the server core with a given database, and stops it. */
+import type { BenchDatabase } from './databases'
 import { cpuMicros } from './proc-stats'
 import { SERVER_CORE, spawnPinned } from './processes'
 import type { Target } from './targets/target'
@@ -24,7 +25,7 @@ function freePort(): number {
   return port
 }
 
-export async function startServer(target: Target, databasePath: string, timeoutMs = 30_000): Promise<RunningServer> {
+export async function startServer(target: Target, database: BenchDatabase, timeoutMs = 30_000): Promise<RunningServer> {
   const executable = await target.executable()
   const port = freePort()
   const base = `http://127.0.0.1:${port}`
@@ -33,7 +34,7 @@ export async function startServer(target: Target, databasePath: string, timeoutM
     HOME: process.env.HOME ?? '/tmp',
     PORT: String(port),
     HOST: '127.0.0.1',
-    DATABASE_PATH: databasePath,
+    ...database.env,
     ...target.env,
   }
   const started = performance.now()

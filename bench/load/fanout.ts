@@ -8,6 +8,7 @@
  * messages and adds reactions to them (`message-updated` events), so its CPU per delivery
  * reads against fanout's of the same run.
  */
+import { startDatabaseMeter } from '../database-cpu'
 import type { FanoutPlan } from '../plan'
 import { memoryKiB, startMeter } from '../proc-stats'
 import { Samples, Tally } from '../stats'
@@ -75,7 +76,7 @@ export async function changes(context: LoadContext, plan: FanoutPlan): Promise<F
 }
 
 async function fanOut(
-  { target, base, port, pid }: LoadContext,
+  { target, base, port, pid, database }: LoadContext,
   plan: FanoutPlan,
   prepare: (poster: Identity, roomId: number) => Promise<Workload>,
 ): Promise<Figures> {
@@ -108,6 +109,7 @@ async function fanOut(
     const posts = await connectPosterPool(port, poster!.headers, POST_CONNECTIONS)
     const accepted = new Tally()
     let failedPosts = 0
+    const stopDatabase = await startDatabaseMeter(database)
     const stop = startMeter(pid)
     const started = performance.now()
     const answers: Promise<void>[] = []
@@ -127,6 +129,7 @@ async function fanOut(
     const deadline = performance.now() + plan.drainMs
     while (delivered < sent * plan.subscribers && performance.now() < deadline) await Bun.sleep(5)
     const { serverCpuUs, serverCpuPercent, loadCpuPercent } = stop()
+    const databaseCpuUs = await stopDatabase?.()
 
     let missing = 0
     let duplicate = 0
@@ -144,6 +147,10 @@ async function fanOut(
       latencyMax: latency.max,
       cpuPerDeliveryUs: serverCpuUs / delivered,
       cpuPerMessageUs: serverCpuUs / sent,
+      ...(databaseCpuUs === undefined ? {} : {
+        databaseCpuPerMessageUs: databaseCpuUs / sent,
+        totalCpuPerDeliveryUs: (serverCpuUs + databaseCpuUs) / delivered,
+      }),
       peakRssMiB: memoryKiB(pid).peak / 1024,
       missing,
       duplicate,

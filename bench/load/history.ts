@@ -45,7 +45,7 @@ export async function time(count: number, query: () => Promise<unknown>): Promis
   return samples
 }
 
-export async function history({ target, base, databasePath }: LoadContext, plan: HistoryPlan): Promise<Figures> {
+export async function history({ target, base, database }: LoadContext, plan: HistoryPlan): Promise<Figures> {
   const reader = await target.historyReader(base, plan)
   const figures: Figures = {}
   const messages = (room: number, cursor: string) => `/api/chat/rooms/${room}/messages?${cursor}limit=${plan.limit}`
@@ -68,7 +68,7 @@ export async function history({ target, base, databasePath }: LoadContext, plan:
     figures[`http${FIGURE[kind]}P99`] = p99
   }
 
-  const store: HistoryQueries = target.openHistory(databasePath)
+  const store: HistoryQueries = await target.openHistory(database)
   try {
     const queries: Record<Kind, (cursor: { room: number; id: number }) => Promise<unknown>> = {
       newest: ({ room }) => store.newest(room, plan.limit),
@@ -83,7 +83,7 @@ export async function history({ target, base, databasePath }: LoadContext, plan:
       figures[`store${FIGURE[kind]}P99`] = p99
     }
   } finally {
-    store.close()
+    await store.close()
   }
   return figures
 }

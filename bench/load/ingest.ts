@@ -2,6 +2,7 @@
  * Ingest: posting loops as fast as the server answers, for a fixed time, while a few listeners
  * read the room; every accepted message must reach every listener exactly once.
  */
+import { startDatabaseMeter } from '../database-cpu'
 import type { IngestPlan } from '../plan'
 import { startMeter } from '../proc-stats'
 import { Samples, Tally } from '../stats'
@@ -9,7 +10,7 @@ import { connectPoster } from './http-poster'
 import { progress, type Figures, type LoadContext } from './job'
 import { benchContent, closeStreams, openStreams, readBenchContent } from './streams'
 
-export async function ingest({ target, base, port, pid }: LoadContext, plan: IngestPlan): Promise<Figures> {
+export async function ingest({ target, base, port, pid, database }: LoadContext, plan: IngestPlan): Promise<Figures> {
   const [listener, ...posters] = await target.users(base, plan.posterUsers + 1)
   const roomId = await target.createRoom(base, posters[0]!, [listener!, ...posters.slice(1)])
   const tallies = Array.from({ length: plan.listeners }, () => new Tally())
@@ -38,6 +39,7 @@ export async function ingest({ target, base, port, pid }: LoadContext, plan: Ing
     let acceptedCount = 0
     let failedPosts = 0
     let nextSeq = 0
+    const stopDatabase = await startDatabaseMeter(database)
     const stop = startMeter(pid)
     const started = performance.now()
     const end = started + plan.durationMs
@@ -65,6 +67,7 @@ export async function ingest({ target, base, port, pid }: LoadContext, plan: Ing
     while (delivered < acceptedCount * plan.listeners && performance.now() < deadline) await Bun.sleep(5)
     // Includes writing every message to the listeners: that is part of accepting it.
     const { serverCpuUs, serverCpuPercent, loadCpuPercent } = stop()
+    const databaseCpuUs = await stopDatabase?.()
     for (const connection of connections) connection.close()
 
     let missing = 0
@@ -80,6 +83,10 @@ export async function ingest({ target, base, port, pid }: LoadContext, plan: Ing
       postP50: latency.p50,
       postP99: latency.p99,
       cpuPerMessageUs: serverCpuUs / acceptedCount,
+      ...(databaseCpuUs === undefined ? {} : {
+        databaseCpuPerMessageUs: databaseCpuUs / acceptedCount,
+        totalCpuPerMessageUs: (serverCpuUs + databaseCpuUs) / acceptedCount,
+      }),
       serverCpuPercent,
       loadCpuPercent,
       missing,

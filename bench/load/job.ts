@@ -9,7 +9,8 @@ export interface LoadJob {
   port: number
   /** The server's pid, to read its CPU time and memory from /proc around the measured part. */
   pid: number
-  databasePath: string
+  /** The server's database: a SQLite file's path, or a postgres:// URL. */
+  database: string
   params: unknown
 }
 
@@ -21,7 +22,8 @@ export interface LoadContext {
   port: number
   base: string
   pid: number
-  databasePath: string
+  /** The server's database: a SQLite file's path, or a postgres:// URL. */
+  database: string
 }
 
 /** Progress goes to stderr; stdout carries only the answer. */

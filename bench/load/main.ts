@@ -29,7 +29,7 @@ const context: LoadContext = {
   port: job.port,
   base: `http://127.0.0.1:${job.port}`,
   pid: job.pid,
-  databasePath: job.databasePath,
+  database: job.database,
 }
 const figures = await SCENARIOS[job.scenario](context, job.params as never)
 console.log(JSON.stringify(figures))

@@ -13,6 +13,7 @@ let built: true | undefined
 
 export const floor: Target = {
   name: 'floor',
+  store: 'sqlite',
   runs: scenario => scenario !== 'changes' && scenario !== 'upload' && scenario !== 'search',
   env: {},
 
@@ -22,7 +23,7 @@ export const floor: Target = {
     return BINARY
   },
 
-  seedHistory(path, shape) {
+  async seedHistory(path, shape) {
     const db = new Database(path, { create: true })
     db.exec(FLOOR_PRAGMAS)
     db.exec(FLOOR_SCHEMA)
@@ -49,7 +50,7 @@ export const floor: Target = {
     return { userId: 1, headers: {}, roomsPath: '/api/chat/rooms?userId=1' }
   },
 
-  openHistory(path) {
+  async openHistory(path) {
     const db = new Database(path, { readonly: true })
     const [newest, before, after, rooms] = [FLOOR_QUERIES.newest, FLOOR_QUERIES.before, FLOOR_QUERIES.after, FLOOR_QUERIES.rooms].map(sql => db.query(sql))
     return {

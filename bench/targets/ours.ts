@@ -12,6 +12,12 @@ const PASSWORD = 'bench-password'
 const RUN = `${process.pid.toString(36)}${Date.now().toString(36)}`
 let nextUser = 0
 let built: true | undefined
+/** `--binary`: a compiled server measured as it is, never rebuilt (a release, another commit's build). */
+let given: string | undefined
+
+export function useBinary(path: string): void {
+  given = path
+}
 
 async function register(base: string): Promise<Identity> {
   const username = `b${RUN}_${nextUser++}`
@@ -23,16 +29,21 @@ async function register(base: string): Promise<Identity> {
 
 export const ours: Target = {
   name: 'ours',
+  store: 'sqlite',
   runs: () => true,
   env: { RATE_LIMIT_MESSAGES_PER_MINUTE: '0', RATE_LIMIT_AUTH_PER_MINUTE: '0', MAX_STREAMS_PER_USER: '0', LOG_LEVEL: 'warn' },
 
   async executable() {
+    if (given !== undefined) {
+      if (!(await Bun.file(given).exists())) throw new Error(`--binary ${given}: no such file`)
+      return given
+    }
     // Once per bench run: src/ may change under a long run, and every scenario should measure one build.
     built ??= buildIfStale(BINARY, ['src', 'package.json', 'bun.lock'].map(path => join(ROOT, path)), ['bun', 'run', 'build'], ROOT)
     return BINARY
   },
 
-  seedHistory(path, shape) {
+  async seedHistory(path, shape) {
     // The server's own migrations make the schema, so the seed cannot drift from it.
     const db = openDatabase(path)
     // Rooms interleave, so every insert lands in a different index page: keep them all cached.
@@ -93,7 +104,7 @@ export const ours: Target = {
     return { ...reader, roomsPath: '/api/chat/rooms' }
   },
 
-  openHistory(path) {
+  async openHistory(path) {
     const store = createSqliteStore(path)
     return {
       newest: (roomId, limit) => store.history({ roomId, limit }),

@@ -26,19 +26,24 @@ export interface HistoryQueries {
   before(roomId: number, id: number, limit: number): Promise<unknown>
   after(roomId: number, id: number, limit: number): Promise<unknown>
   rooms(userId: number): Promise<unknown>
-  close(): void
+  close(): void | Promise<void>
 }
+
+/** Where a target's server keeps its data: a SQLite file, or a PostgreSQL database of its own. */
+export type StoreName = 'sqlite' | 'postgres'
 
 export interface Target {
   name: TargetName
+  /** The kind of database each of its scenarios gets (bench/databases.ts). */
+  store: StoreName
   /** Whether this server can run the scenario (the floor only posts: no edits, reactions or files). */
   runs(scenario: Scenario): boolean
   /** Builds the server if needed; the executable to start. */
   executable(): Promise<string>
-  /** Environment beyond PORT, HOST and DATABASE_PATH. */
+  /** Environment beyond PORT, HOST and the database's own (DATABASE_PATH or DATABASE_URL). */
   env: Record<string, string>
-  /** Writes a fresh database of `shape` at `path`, before the server starts. */
-  seedHistory(path: string, shape: HistoryShape): void
+  /** Fills the fresh database at `location` (a file path or a postgres:// URL) with `shape`, before the server starts. */
+  seedHistory(location: string, shape: HistoryShape): Promise<void>
   /** `count` distinct users (cheap to repeat: streams and posts may share them). */
   users(base: string, count: number): Promise<Identity[]>
   /** A public room with every member in it, none of them subscribed yet. */
@@ -46,16 +51,19 @@ export interface Target {
   /** The user who reads the room list of a seeded database (in rooms 1..readerRooms). */
   historyReader(base: string, shape: HistoryShape): Promise<Identity & { roomsPath: string }>
   /** Direct access to a seeded database, for the in-process timings. */
-  openHistory(path: string): HistoryQueries
+  openHistory(location: string): Promise<HistoryQueries>
 }
 
-export type TargetName = 'ours' | 'floor'
+/** `postgres` is ours on the PostgreSQL store, run beside `ours` (on SQLite) by `--store postgres`. */
+export type TargetName = 'ours' | 'floor' | 'postgres'
 
 /** SQLite page cache while seeding (negative: KiB), big enough for the whole index. */
 export const SEED_CACHE_KIB = -512 * 1024
 
 /** Where seeded message k (from 1) lives, and what it says: the same for every target. */
 export const seededRoom = (k: number, shape: HistoryShape) => ((k - 1) % shape.rooms) + 1
-export const seededContent = (k: number) => `seeded message ${k}: the quick brown fox jumps over the lazy dog`
+/** What seeded message k says, as the text before and after its number (a SQL seed builds it too). */
+export const SEEDED_CONTENT = { before: 'seeded message ', after: ': the quick brown fox jumps over the lazy dog' } as const
+export const seededContent = (k: number) => `${SEEDED_CONTENT.before}${k}${SEEDED_CONTENT.after}`
 /** Seeded messages are one second apart, ending now. */
 export const seededTime = (k: number, shape: HistoryShape, now: number) => now - (shape.messages - k) * 1000
