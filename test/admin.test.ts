@@ -1,3 +1,4 @@
+// store: sqlite only (reads and writes the SQLite file as a second process, upgrades an old one)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { join } from 'node:path'

@@ -1,3 +1,4 @@
+// store: sqlite only (ages uploads by writing the SQLite file)
 /**
  * Files through HTTP (API.md, Files): uploads streamed to disk, their limits, what is left on
  * disk (nothing, when an upload fails or goes away), names, who may read a file, Range and

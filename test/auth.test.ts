@@ -1,3 +1,4 @@
+// store: sqlite only (reads and ages sessions in the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { call, newUser, startServer, type TestServer } from './helpers'

@@ -1,3 +1,4 @@
+// store: sqlite only (backs up and restores the SQLite file)
 /**
  * `chat-server backup FILE` against a server that keeps working (API.md, Administration), and
  * the restore README gives: stop the server, copy the database and the files folder back,

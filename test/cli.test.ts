@@ -1,3 +1,4 @@
+// store: sqlite only (the command line on --database-path)
 /**
  * The command line (API.md, Administration) as a child process, on the database of a server
  * that runs meanwhile (also a child process): what each command prints and does, seen through

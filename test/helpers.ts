@@ -10,6 +10,7 @@ import { defaultConfig, SETTINGS, type Config } from '../src/config'
 import { createDeps, type Deps } from '../src/deps'
 import { serverOptions } from '../src/http/server-options'
 import { createLogger } from '../src/log'
+import { serverDatabase } from './support/postgres'
 import { SERVER_BINARY, spawnServer } from './support/server-process'
 
 export interface TestServer {
@@ -28,7 +29,10 @@ export const tempDir = () => mkdtempSync(join(tmpdir(), 'chat-test-'))
 /**
  * Starts a server on a free port with a new database; rate limits are off unless a test turns
  * them on. In-process by default; with CHAT_SERVER_BIN set, that compiled binary as a child
- * process, configured with the same settings through their environment variables.
+ * process, configured with the same settings through their environment variables. With
+ * CHAT_TEST_STORE=postgres (and no databaseUrl of the test's own) the database is a new
+ * PostgreSQL one, shared with the other servers on the same databasePath (which still decides
+ * where uploads go) and dropped once the last of them stops.
  */
 export async function startServer(overrides: Partial<Config> = {}): Promise<TestServer> {
   const config: Config = {
@@ -41,7 +45,28 @@ export async function startServer(overrides: Partial<Config> = {}): Promise<Test
     logLevel: 'error',
     ...overrides,
   }
-  if (SERVER_BINARY) return startBinary(config)
+  const database = 'databaseUrl' in overrides ? undefined : await serverDatabase(config.databasePath)
+  if (database) config.databaseUrl = database.url
+  let server: TestServer
+  try {
+    server = SERVER_BINARY ? await startBinary(config) : await startInProcess(config)
+  } catch (error) {
+    await database?.release()
+    throw error
+  }
+  if (!database) return server
+  const stop = server.stop
+  server.stop = async () => {
+    try {
+      await stop()
+    } finally {
+      await database.release()
+    }
+  }
+  return server
+}
+
+async function startInProcess(config: Config): Promise<TestServer> {
   const deps = await createDeps(config, createLogger(config.logLevel))
   const app = createApp(deps).listen(serverOptions(config))
   return {

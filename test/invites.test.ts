@@ -1,3 +1,4 @@
+// store: sqlite only (its admin is made by a second process on the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { call, startServer, type TestServer, type TestUser } from './helpers'
 import { login, onDatabase, openAsOtherProcess, PASSWORD } from './support/accounts'

@@ -1,3 +1,4 @@
+// store: sqlite only (ages tokens by writing the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { call, createRoom, newUser, openStream, startServer, type TestServer, type TestUser } from './helpers'

@@ -1,3 +1,4 @@
+// store: sqlite only (its owner is made by the command line on DATABASE_PATH)
 /**
  * The account dialog, the Administration page and the join / reset links, in Chromium against
  * the real server (a child process): what a person sees and the accessible names of the

@@ -1,12 +1,14 @@
 /**
- * Scale-out test support: N server processes sharing one SQLite file and one private Redis, each
- * on its own port, started together as a deployment would start them; and a post load that
- * spreads messages over the instances round-robin from several concurrent posters.
+ * Scale-out test support: N server processes sharing one SQLite file (with
+ * CHAT_TEST_STORE=postgres: one new PostgreSQL database) and one private Redis, each on its own
+ * port, started together as a deployment would start them; and a post load that spreads
+ * messages over the instances round-robin from several concurrent posters.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { call, createRoom, eventually, newUser, openStream, type SseStream, type TestUser } from '../helpers'
+import { serverDatabase } from './postgres'
 import { startRedis, type TestRedis } from './redis-server'
 import { spawnServer, type ServerProcess } from './server-process'
 
@@ -14,6 +16,8 @@ export interface Cluster {
   redis: TestRedis
   servers: ServerProcess[]
   dbPath: string
+  /** The PostgreSQL database the instances share (CHAT_TEST_STORE=postgres); else undefined. */
+  databaseUrl?: string
   /** The instance for the i-th request when requests go round-robin. */
   url(i: number): string
   /** Opens an SSE stream on instance i as `user`; stop() closes it. */
@@ -26,10 +30,15 @@ export interface Cluster {
 export async function startCluster(size: number, env: Record<string, string> = {}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), 'chat-cluster-'))
   const dbPath = join(dir, 'chat.db')
-  const redis = await startRedis()
+  const database = env.DATABASE_URL === undefined ? await serverDatabase(dbPath) : undefined
+  const shared: Record<string, string> = database ? { DATABASE_URL: database.url } : {}
+  const redis = await startRedis().catch(async (error) => {
+    await database?.release()
+    throw error
+  })
   const started = await Promise.allSettled(
     Array.from({ length: size }, () =>
-      spawnServer({ dbPath, env: { REDIS_URL: redis.url, RATE_LIMIT_MESSAGES_PER_MINUTE: '0', ...env } }),
+      spawnServer({ dbPath, env: { ...shared, REDIS_URL: redis.url, RATE_LIMIT_MESSAGES_PER_MINUTE: '0', ...env } }),
     ),
   )
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []))
@@ -38,6 +47,7 @@ export async function startCluster(size: number, env: Record<string, string> = {
     redis,
     servers,
     dbPath,
+    databaseUrl: database?.url ?? env.DATABASE_URL,
     url: (i) => servers[i % servers.length]!.url,
     async stream(i, user, path, headers) {
       const stream = await openStream(cluster.url(i), path, user.token, headers)
@@ -49,6 +59,7 @@ export async function startCluster(size: number, env: Record<string, string> = {
       await Promise.allSettled(servers.map((s) => s.stop('SIGTERM')))
       await redis.stop()
       rmSync(dir, { recursive: true, force: true })
+      await database?.release()
     },
   }
   const failed = started.find((s) => s.status === 'rejected')

@@ -2,12 +2,14 @@
  * The server as a child process, the way it runs in production: for tests that restart it,
  * kill it, or drive it from a browser. Each server gets its own port and database file.
  * With CHAT_SERVER_BIN set, the child is that compiled binary instead of `bun run src/main.ts`,
- * so the same tests check the artifact that ships.
+ * so the same tests check the artifact that ships. With CHAT_TEST_STORE=postgres it gets a
+ * PostgreSQL database instead (DATABASE_URL), one per dbPath as the file would be.
  */
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { Subprocess } from 'bun'
+import { serverDatabase } from './postgres'
 
 const ROOT = resolve(import.meta.dir, '../..')
 const START_DEADLINE_MS = 15_000
@@ -17,6 +19,8 @@ export interface ServerProcess {
   url: string
   port: number
   dbPath: string
+  /** The PostgreSQL database it runs on (CHAT_TEST_STORE=postgres, or DATABASE_URL given); else undefined. */
+  databaseUrl?: string
   /** The current child; replaced by restart(). */
   proc: Subprocess<'ignore', 'pipe', 'pipe'>
   /** Signals the server and waits for it to exit; resolves with its exit code. */
@@ -42,10 +46,15 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
   // so two test runs on one machine never race for a probed port; restarts keep that port.
   let port = options.port ?? 0
   const dbPath = options.dbPath ?? join(mkdtempSync(join(tmpdir(), 'chat-server-')), 'chat.db')
+  // The PostgreSQL database outlives stop(), which restart() may follow: it goes when this
+  // test process has ended (dropLeftoverTestDatabases, run by the next sweep).
+  const database = options.env?.DATABASE_URL === undefined ? await serverDatabase(dbPath) : undefined
   const env = {
     ...process.env,
     HOST: '127.0.0.1',
     DATABASE_PATH: dbPath,
+    // Empty reads as unset: a DATABASE_URL in this process's environment picks no database.
+    DATABASE_URL: database?.url ?? '',
     LOG_LEVEL: 'warn',
     // Tests register many users from one address; a test of the limit turns it on.
     RATE_LIMIT_AUTH_PER_MINUTE: '0',
@@ -63,6 +72,7 @@ export async function spawnServer(options: SpawnOptions = {}): Promise<ServerPro
     url: `http://127.0.0.1:${port}`,
     port,
     dbPath,
+    databaseUrl: env.DATABASE_URL || undefined,
     proc,
     async stop(signal = 'SIGTERM') {
       const { proc } = server
