@@ -2,23 +2,27 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createMemoryBus } from '../bus/memory'
 import { prepareDatabaseFolder, type Config } from '../config'
+import { openStore } from '../deps'
 import { AppError } from '../errors'
+import { createLogger } from '../log'
 import { createAdminService, type AdminService } from '../modules/admin/service'
 import { createAuthService } from '../modules/auth/service'
-import { createSqliteStore } from '../store/sqlite'
 import type { UserRecord } from '../store/store'
 import { CliError } from './command'
 
 /**
- * The administration service over the configured database, as the server builds it, for one
- * command. Its bus is in-process and has no listeners: a running server learns what a command
+ * The administration service over the configured database (the SQLite file, or PostgreSQL with
+ * DATABASE_URL: openStore picks, as for the server), as the server builds it, for one command. Its bus is in-process and has no listeners: a running server learns what a command
  * ended or changed from the store's revocation log, which it reads every second.
  */
 export async function withAdmin<T>(config: Config, options: { create: boolean }, work: (admin: AdminService) => Promise<T>): Promise<T> {
-  const path = resolve(config.databasePath)
-  if (!options.create && !existsSync(path)) throw new CliError(`no database at ${path} (set DATABASE_PATH or --database-path)`)
-  prepareDatabaseFolder(config.databasePath)
-  const store = createSqliteStore(config.databasePath)
+  if (config.databaseUrl === undefined) {
+    const path = resolve(config.databasePath)
+    if (!options.create && !existsSync(path)) throw new CliError(`no database at ${path} (set DATABASE_PATH or --database-path)`)
+    prepareDatabaseFolder(config.databasePath)
+  }
+  // Only errors are logged (on stderr): standard output is the command's result.
+  const store = await openStore(config, createLogger('error'))
   try {
     const bus = createMemoryBus()
     const auth = createAuthService({
@@ -35,7 +39,7 @@ export async function withAdmin<T>(config: Config, options: { create: boolean },
     if (error instanceof AppError) throw new CliError(error.message)
     throw error
   } finally {
-    store.close()
+    await store.close()
   }
 }
 

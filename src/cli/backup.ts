@@ -163,8 +163,12 @@ export const backupCommand: CommandSpec = {
     'layout of FILES_PATH. To restore: stop the server, copy FILE over DATABASE_PATH (and delete',
     'DATABASE_PATH-wal and DATABASE_PATH-shm if present), replace FILES_PATH by a copy of',
     'FILE.files/, start the server.',
+    'The SQLite file only: on PostgreSQL (DATABASE_URL) use pg_dump, and copy FILES_PATH.',
   ],
   async run({ args, config }) {
+    if (config.databaseUrl !== undefined) {
+      throw new CliError('backup copies the SQLite file only: with DATABASE_URL set, back up PostgreSQL with pg_dump (and FILES_PATH with any file copy)')
+    }
     const result = await takeBackup({ databasePath: config.databasePath, filesRoot: filesFolder(config), target: args.FILE! })
     const missing = result.missingFiles ? `; ${result.missingFiles} referenced file(s) were already missing from ${filesFolder(config)}` : ''
     return [

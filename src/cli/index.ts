@@ -1,7 +1,9 @@
 import { ConfigError } from '../config'
 import { SchemaTooNewError } from '../store/migrations'
+import { StoreUnavailableError } from '../store/store'
 import { backupCommand } from './backup'
 import { CliError, commandHelp, parseInvocation, usage, usageError, type CliIo, type CommandSpec } from './command'
+import { copyToPostgresCommand } from './copy-to-postgres'
 import { inviteCommand } from './invite'
 import { usersCommands } from './users'
 
@@ -10,7 +12,7 @@ import { usersCommands } from './users'
  * server runs on it) instead of serving it. main.ts hands over when the first argument is one
  * of these words.
  */
-const COMMANDS: CommandSpec[] = [...usersCommands, inviteCommand, backupCommand]
+const COMMANDS: CommandSpec[] = [...usersCommands, inviteCommand, backupCommand, copyToPostgresCommand]
 
 const GROUPS = new Set(COMMANDS.map((c) => c.path[0]!))
 
@@ -56,6 +58,7 @@ function findCommand(argv: string[]): CommandSpec | undefined {
 
 function describe(error: unknown): string {
   if (error instanceof CliError || error instanceof ConfigError || error instanceof SchemaTooNewError) return oneLine(error.message)
+  if (error instanceof StoreUnavailableError) return oneLine(error.message)
   const code = (error as { code?: string })?.code
   const message = (error as Error)?.message ?? String(error)
   if (code?.startsWith('SQLITE_BUSY')) return 'the database stayed locked by another process; try again'

@@ -21,7 +21,7 @@ export const inviteCommand: CommandSpec = {
     { name: 'hours', value: 'N', help: `hours the link works (default ${INVITE_DEFAULT_HOURS}, 7 days)` },
     { name: 'uses', value: 'N', help: 'accounts it can make (default: unlimited)' },
   ],
-  settings: ['databasePath', 'publicUrl'],
+  settings: ['databasePath', 'databaseUrl', 'publicUrl'],
   summary: 'Prints an invite link: registration with it works even when registration is closed',
   details: ["The link (the last word of the line) starts with PUBLIC_URL, else with the server's own address from HOST and PORT."],
   async run({ flags, config }) {

@@ -5,7 +5,7 @@ import { CliError, type CommandSpec } from './command'
 
 /** `chat-server users ...`: the accounts of a database, also while a server runs on it. */
 
-const ACCOUNT_SETTINGS = ['databasePath']
+const ACCOUNT_SETTINGS = ['databasePath', 'databaseUrl']
 const PAGE = 200
 
 /**
