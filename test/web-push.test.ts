@@ -125,6 +125,28 @@ async function fakePushService(context: BrowserContext, endpoint: string, keys: 
   )
 }
 
+/**
+ * Resolves once the server counts `account` as away: no stream of theirs open (`online` false).
+ * A closed tab's stream ends on the server only when the server reads the socket's close, some
+ * milliseconds to (on a loaded machine) a few hundred after `page.close()`; a push sent before
+ * that is rightly skipped, the user being present. The server also counts a stream closed in
+ * the current millisecond as seen, so this returns only once its clock has moved past that.
+ */
+async function untilAway(server: ServerProcess, account: Account, timeoutMs = UI_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const { user } = await call<{ user: { online: boolean } }>(server, 'GET', '/api/auth/me', account.token)
+    const seenAt = Date.now()
+    if (!user.online) {
+      while (Date.now() <= seenAt) await Bun.sleep(1)
+      return
+    }
+    if (seenAt > deadline) throw new Error(`${account.username} still online ${timeoutMs} ms after their last page closed`)
+    // No event says a user went away: look again shortly.
+    await Bun.sleep(20)
+  }
+}
+
 /** The worker's registration id, from the DevTools protocol's ServiceWorker domain. */
 async function workerRegistration(page: Page, scope: string) {
   const cdp = await page.context().newCDPSession(page)
@@ -251,8 +273,9 @@ describe.skipIf(unavailable !== null)('web client push', () => {
     await dialog.getByRole('region', { name: 'Notifications' }).screenshot({ path: join(ARTIFACTS, 'push-setting.png') })
     await dialog.getByRole('button', { name: 'Close' }).click()
 
-    // The reader goes away (the tab closes); a message for them is pushed.
+    // The reader goes away (the tab closes, and the server sees its stream end); a message for them is pushed.
     await page.close()
+    await untilAway(server, reader)
     const message = await call<{ id: number }>(server, 'POST', `/api/chat/rooms/${room.id}/messages`, writer.token, { content: 'Deploy at five?' })
     const push = await pushService.next(`/push/${reader.username}`)
     const { publicKey } = await call<{ publicKey: string }>(server, 'GET', '/api/push/key', reader.token)
