@@ -1,7 +1,9 @@
 /**
  * Uploads: a row here and a file under FILES_PATH (a volume every host shares) named by
  * `storage_key`. Deleting the file's room or message deletes the row (foreign keys), and the
- * trigger queues the disk copy in `file_removals`, in the same transaction.
+ * statement trigger queues the disk copies in `file_removals`, in the same transaction, so the
+ * files on disk follow the database even across a crash or another host. `queued` orders the
+ * queue (oldest first); the key itself keeps a file from being queued twice.
  */
 export const FILES = `
 CREATE TABLE files (
@@ -19,14 +21,17 @@ CREATE TABLE files (
 );
 CREATE INDEX files_room ON files (room_id);
 CREATE INDEX files_message ON files (message_id) WHERE message_id IS NOT NULL;
+-- the orphan sweep: unattached uploads by age
 CREATE INDEX files_unattached ON files (created_at) WHERE message_id IS NULL;
 
 CREATE TABLE file_removals (
-  storage_key text PRIMARY KEY
+  storage_key text PRIMARY KEY,
+  queued int8 GENERATED ALWAYS AS IDENTITY UNIQUE
 );
+-- One run per deleting statement (a room's cascade of thousands of files is one INSERT).
 CREATE FUNCTION files_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO file_removals (storage_key) SELECT storage_key FROM gone ON CONFLICT DO NOTHING;
+  INSERT INTO file_removals (storage_key) SELECT storage_key FROM gone ORDER BY id ON CONFLICT DO NOTHING;
   RETURN NULL;
 END $$;
 CREATE TRIGGER files_removed AFTER DELETE ON files REFERENCING OLD TABLE AS gone

@@ -1,8 +1,19 @@
 /**
  * The delivery queue of webhook calls and pushes, push subscriptions, server-wide keys, each
- * bot's last webhook try. Rows of `outgoing` are written by the store inside the transaction
- * that stores the message (src/store/postgres/outgoing.ts explains which), so a message and
- * the calls it causes commit together or not at all.
+ * bot's last webhook try.
+ *
+ * `outgoing` holds one row per call (one bot, or one push subscription, for one message). The
+ * trigger on messages fills it inside the INSERT of the messages, so a message and the calls it
+ * causes commit together or not at all, whichever code path stores it. It runs once per
+ * statement over the rows it added (a transition table), so a batch of posts written by one
+ * INSERT costs one run. Which calls: a mentioned bot with a webhook; a bot in a direct room the
+ * message did not mention (no row twice); each push subscription of a participant whose level
+ * says so ('all', or 'mentions' and mentioned; the defaults: direct 'all', group 'mentions').
+ * Never the sender's own. Who is away is judged at send time.
+ *
+ * `due_at` is when the row may be taken: a claim moves it past a lease, a failure to the next
+ * retry, so one index serves new, retried and abandoned (lease run out) calls alike. `attempts`
+ * counts the tries started and fences their outcomes (src/store/postgres/outgoing.ts).
  */
 export const INTEGRATIONS = `
 CREATE TABLE server_keys (
@@ -34,13 +45,59 @@ CREATE TABLE outgoing (
 );
 CREATE INDEX outgoing_due ON outgoing (due_at);
 CREATE INDEX outgoing_message ON outgoing (message_id);
+-- a bot's waiting calls (the admin's bot list)
 CREATE INDEX outgoing_target ON outgoing (kind, target_id);
 
+-- each bot's last webhook try: what the admin's bot list shows
 CREATE TABLE webhook_deliveries (
   bot_id int8 PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
   at int8 NOT NULL,
   ok boolean NOT NULL,
+  -- the HTTP status; NULL: no answer
   status int4,
   error text
 );
+
+CREATE FUNCTION outgoing_calls() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- \`mentions\` is NULL or a jsonb array of user ids (numbers). A batch of plain group
+  -- messages with no mention and nobody subscribed reads little more than the added rows.
+  INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+  SELECT 'webhook', u.id, n.id, n.room_id, n.created_at, n.created_at
+  FROM added n
+  CROSS JOIN LATERAL jsonb_array_elements_text(n.mentions) AS j (user_id)
+  JOIN users u ON u.id = j.user_id::int8
+  WHERE n.message_type = 'MESSAGE'
+    AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
+  ORDER BY n.id, u.id;
+
+  INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+  SELECT 'webhook', u.id, n.id, n.room_id, n.created_at, n.created_at
+  FROM added n
+  JOIN rooms r ON r.id = n.room_id AND r.type = 'direct'
+  JOIN participants p ON p.room_id = n.room_id
+  JOIN users u ON u.id = p.user_id
+  WHERE n.message_type = 'MESSAGE'
+    AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
+    AND NOT coalesce(n.mentions @> to_jsonb(u.id), false)
+  ORDER BY n.id, u.id;
+
+  IF EXISTS (SELECT 1 FROM push_subscriptions) THEN
+    INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
+    SELECT 'push', s.id, n.id, n.room_id, n.created_at, n.created_at
+    FROM added n
+    JOIN rooms r ON r.id = n.room_id
+    JOIN participants p ON p.room_id = n.room_id
+    JOIN push_subscriptions s ON s.user_id = p.user_id
+    WHERE n.message_type = 'MESSAGE' AND p.user_id <> n.sender_id
+      AND CASE coalesce(p.notification_level, CASE r.type WHEN 'direct' THEN 'all' ELSE 'mentions' END)
+        WHEN 'all' THEN true
+        WHEN 'mentions' THEN coalesce(n.mentions @> to_jsonb(p.user_id), false)
+        ELSE false END
+    ORDER BY n.id, s.id;
+  END IF;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER outgoing_calls AFTER INSERT ON messages REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION outgoing_calls();
 `

@@ -1,15 +1,32 @@
 /**
- * Search: a tsvector of each MESSAGE row, generated from its content ('simple' configuration:
- * no stemming, no stop words, lowercased; accents folded by unaccent), and a GIN index on it.
- * A query is each word as a prefix (`word:*`), all required. unaccent() is only STABLE (it
- * reads its dictionary), so an IMMUTABLE wrapper naming the dictionary is what a generated
- * column may call; the dictionary does not change under a running server.
+ * Search: a tsvector of each MESSAGE row, generated from its content, and a GIN index on it.
+ *
+ * `chat_search_text` is the one way text becomes words, for messages and queries alike: Latin
+ * accents folded (unaccent), lower-cased, and punctuation and symbols (ASCII, Latin-1, general
+ * and CJK punctuation, arrows, dingbats, emoji) turned into spaces, so a word is a run of
+ * letters and digits of any script, as in the SQLite store's tokenizer. Without that, the
+ * default parser keeps `foo@example.com`, `x.org/a` or `deploy.sh` as single tokens, and
+ * `example` or `sh` would not find them. The 'simple' configuration then only lower-cases (no
+ * stemming, no stop words); `채팅방에서` stays one word that `채팅:*` finds. The vector is
+ * stripped of positions: a query is words, never phrases.
+ *
+ * unaccent() is only STABLE (it reads its dictionary), so an IMMUTABLE wrapper naming the
+ * dictionary is what a generated column may call; the dictionary does not change under a
+ * running server. A query is each word as a prefix (`'word':*`), all required
+ * (src/store/postgres/search.ts).
  */
-export const SEARCH = `
+export const SEARCH = String.raw`
 CREATE EXTENSION IF NOT EXISTS unaccent;
-CREATE FUNCTION chat_fold(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-  AS $$ SELECT lower(public.unaccent('public.unaccent'::regdictionary, $1)) $$;
+CREATE FUNCTION chat_search_text(text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  AS $$ SELECT regexp_replace(lower(public.unaccent('public.unaccent'::regdictionary, $1)),
+    '[\u0021-\u002f\u003a-\u0040\u005b-\u0060\u007b-\u007e\u00a1-\u00bf\u00d7\u00f7\u2000-\u2bff\u2e00-\u2e7f\u3000-\u303f\ufe30-\ufe4f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65\U0001f000-\U0001faff]+',
+    ' ', 'g') $$;
 ALTER TABLE messages ADD COLUMN search tsvector
-  GENERATED ALWAYS AS (CASE WHEN message_type = 'MESSAGE' THEN to_tsvector('simple'::regconfig, chat_fold(content)) END) STORED;
+  GENERATED ALWAYS AS (CASE WHEN message_type = 'MESSAGE' THEN strip(to_tsvector('simple'::regconfig, chat_search_text(content))) END) STORED;
 CREATE INDEX messages_search ON messages USING gin (search);
+-- The query: each word of the text a quoted prefix term, all required; NULL when it has none.
+-- Lexemes hold no quote or backslash (chat_search_text made them spaces); escaped anyway.
+CREATE FUNCTION chat_search_query(text) RETURNS tsquery LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  AS $$ SELECT string_agg('''' || replace(replace(w, '\', '\\'), '''', '''''') || ''':*', ' & ')::tsquery
+    FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, chat_search_text($1)))) AS w $$;
 `

@@ -1,0 +1,43 @@
+import type { Store } from '../store'
+import { bounded, type Database } from './database'
+import { messageColumns, toRecords, type Row } from './message-rows'
+
+export type SearchStore = Pick<Store, 'searchMessages' | 'indexSearchBacklog'>
+
+/**
+ * Search over the generated tsvector of schema/search.ts.
+ *
+ * The query's words are cut by the same SQL function as the messages (`chat_search_text`), so
+ * both sides agree on what a word is; each becomes a prefix term `'word':*` of a tsquery built
+ * from the lexemes, never from the user's text: `to_tsquery` would read `&`, `|`, `!`, `:` and
+ * quotes as syntax. A query with no words matches nothing.
+ */
+export function createSearchStore(db: Database): SearchStore {
+  return {
+    async searchMessages({ userId, roomId, text, beforeId, limit }) {
+      const n = bounded(limit)
+      if (n === 0 || text.length === 0) return []
+      const before = beforeId ?? Number.MAX_SAFE_INTEGER
+      const rows: Row[] = await db.run((sql) =>
+        roomId !== undefined
+          ? sql`
+            SELECT ${messageColumns(sql)} FROM messages m
+            WHERE m.room_id = ${roomId} AND m.id < ${before} AND m.message_type = 'MESSAGE'
+              AND m.search @@ chat_search_query(${text})
+            ORDER BY m.id DESC LIMIT ${n}`
+          : sql`
+            SELECT ${messageColumns(sql)} FROM messages m
+            WHERE m.room_id IN (SELECT p.room_id FROM participants p WHERE p.user_id = ${userId})
+              AND m.id < ${before} AND m.message_type = 'MESSAGE'
+              AND m.search @@ chat_search_query(${text})
+            ORDER BY m.id DESC LIMIT ${n}`,
+      )
+      return toRecords(rows)
+    },
+
+    async indexSearchBacklog() {
+      // Every row's vector is generated as it is written: a PostgreSQL database has no backlog.
+      return { indexed: 0, done: true }
+    },
+  }
+}
