@@ -62,8 +62,11 @@ const ROUNDED_SCENARIOS = ['fanout', 'changes', 'ingest', 'idle', 'upload'] as c
 
 async function attempt(label: string, work: () => Promise<Outcome>): Promise<Outcome> {
   log(label)
+  const started = performance.now()
   try {
-    return await work()
+    const outcome = await work()
+    log(`  done in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+    return outcome
   } catch (error) {
     log(`  failed: ${(error as Error).message}`)
     return { error: (error as Error).message }

@@ -129,7 +129,7 @@ async function fanOut(
     const deadline = performance.now() + plan.drainMs
     while (delivered < sent * plan.subscribers && performance.now() < deadline) await Bun.sleep(5)
     const { serverCpuUs, serverCpuPercent, loadCpuPercent } = stop()
-    const databaseCpuUs = await stopDatabase?.()
+    const databaseUse = await stopDatabase?.()
 
     let missing = 0
     let duplicate = 0
@@ -147,9 +147,10 @@ async function fanOut(
       latencyMax: latency.max,
       cpuPerDeliveryUs: serverCpuUs / delivered,
       cpuPerMessageUs: serverCpuUs / sent,
-      ...(databaseCpuUs === undefined ? {} : {
-        databaseCpuPerMessageUs: databaseCpuUs / sent,
-        totalCpuPerDeliveryUs: (serverCpuUs + databaseCpuUs) / delivered,
+      ...(databaseUse && {
+        databaseCpuPerMessageUs: databaseUse.cpuUs / sent,
+        totalCpuPerDeliveryUs: (serverCpuUs + databaseUse.cpuUs) / delivered,
+        transactionsPerMessage: databaseUse.transactions / sent,
       }),
       peakRssMiB: memoryKiB(pid).peak / 1024,
       missing,

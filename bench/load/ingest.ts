@@ -67,7 +67,7 @@ export async function ingest({ target, base, port, pid, database }: LoadContext,
     while (delivered < acceptedCount * plan.listeners && performance.now() < deadline) await Bun.sleep(5)
     // Includes writing every message to the listeners: that is part of accepting it.
     const { serverCpuUs, serverCpuPercent, loadCpuPercent } = stop()
-    const databaseCpuUs = await stopDatabase?.()
+    const databaseUse = await stopDatabase?.()
     for (const connection of connections) connection.close()
 
     let missing = 0
@@ -83,9 +83,10 @@ export async function ingest({ target, base, port, pid, database }: LoadContext,
       postP50: latency.p50,
       postP99: latency.p99,
       cpuPerMessageUs: serverCpuUs / acceptedCount,
-      ...(databaseCpuUs === undefined ? {} : {
-        databaseCpuPerMessageUs: databaseCpuUs / acceptedCount,
-        totalCpuPerMessageUs: (serverCpuUs + databaseCpuUs) / acceptedCount,
+      ...(databaseUse && {
+        databaseCpuPerMessageUs: databaseUse.cpuUs / acceptedCount,
+        totalCpuPerMessageUs: (serverCpuUs + databaseUse.cpuUs) / acceptedCount,
+        transactionsPerMessage: databaseUse.transactions / acceptedCount,
       }),
       serverCpuPercent,
       loadCpuPercent,
