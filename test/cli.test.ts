@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { call, openStream, tempDir, within } from './helpers'
 import { runCli, type CliRun } from './support/cli'
+import { createTestDatabase, skipWithoutPostgres } from './support/postgres'
 import { findRedisServer, startRedis } from './support/redis-server'
 import { spawnServer, type ServerProcess } from './support/server-process'
 
@@ -322,4 +323,66 @@ describe.skipIf(!findRedisServer())('the commands and several instances (Redis)'
       await redis.stop()
     }
   }, 60_000)
+})
+
+describe('copy-to-postgres --help', () => {
+  it('says what it copies, into what, and names its settings, touching no database', async () => {
+    const run = await runCli(['copy-to-postgres', '--help'])
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    expect(run.lines[0]).toBe('Usage: chat-server copy-to-postgres [settings]')
+    for (const text of ['--database-path <value>', '--database-url <value>', '--files-path <value>', 'empty', 'one transaction', 'Last-Event-ID']) expect(run.stdout).toContain(text)
+    expect((await runCli(['--help'])).stdout).toContain('\n  copy-to-postgres')
+  })
+})
+
+const noPostgres = await skipWithoutPostgres()
+
+describe.skipIf(noPostgres)('the commands on PostgreSQL (--database-url)', () => {
+  it("add, list, invite and deactivate on the database a server on PostgreSQL serves; backup names pg_dump", async () => {
+    const database = await createTestDatabase('cli')
+    const pg = await spawnServer({ env: { DATABASE_URL: database.url, ALLOW_REGISTRATION: 'false', PUBLIC_URL } })
+    try {
+      const on = ['--database-url', database.url]
+      expect(succeeded(await runCli(['users', 'add', 'root', ...on]))).toMatch(/^created root \(id 1, admin\); password: [A-Za-z0-9_-]{22}$/)
+      succeeded(await runCli(['users', 'add', 'pat', '--password-stdin', ...on], { stdin: 'pats-password\n' }))
+      const signIn = () => call(pg.url, '/api/auth/login', { body: { username: 'pat', password: 'pats-password' } })
+      const pat = await signIn()
+      expect(pat.status).toBe(200)
+      // DATABASE_URL from the environment does the same as the flag.
+      const list = await runCli(['users', 'list'], { env: { DATABASE_URL: database.url } })
+      expect(list.code).toBe(0)
+      expect(list.lines.slice(1).map((line) => line.split(/\s{2,}/).slice(1))).toEqual([
+        ['root', 'admin', 'active', 'root'],
+        ['pat', 'member', 'active', 'pat'],
+      ])
+
+      const invite = succeeded(await runCli(['invite', '--uses', '1', ...on], { env: { PUBLIC_URL } }))
+      const inviteToken = invite.split('#').at(-1)!
+      expect((await call(pg.url, '/api/auth/register', { body: { username: 'quinn', password: 'password-123', inviteToken } })).status).toBe(201)
+
+      const stream = await openStream(pg.url, '/api/chat/stream', pat.body.token)
+      try {
+        expect(succeeded(await runCli(['users', 'deactivate', 'pat', ...on]))).toMatch(/^deactivated pat \(id 2, member\)$/)
+        // The server reads the revocation log in PostgreSQL, as it does in the SQLite file.
+        await stream.ended(1500)
+      } finally {
+        stream.close()
+      }
+      expect((await signIn()).status).toBe(401)
+      refused(await runCli(['users', 'deactivate', 'root', ...on]), 1, 'root is the last active admin: promote another account first')
+
+      refused(await runCli(['backup', join(tempDir(), 'copy.db'), ...on]), 1, 'backup copies the SQLite file only: with DATABASE_URL set, back up PostgreSQL with pg_dump (and FILES_PATH with any file copy)')
+    } finally {
+      await pg.stop()
+      await database.drop()
+    }
+  })
+
+  it('refuses in one line when PostgreSQL does not answer', async () => {
+    const run = await runCli(['users', 'list', '--database-url', 'postgres://postgres@127.0.0.1:1/none', '--database-timeout-ms', '2000'])
+    expect(run.stdout).toBe('')
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/^chat-server: the database (is unavailable|did not answer)[^\n]*\n$/)
+  })
 })

@@ -1,3 +1,4 @@
+// store: sqlite only (picks both stores itself: a server on SQLite, the copy, a server on PostgreSQL)
 /**
  * `chat-server copy-to-postgres` (a child process) on a database the suite makes through the
  * HTTP API of a real server on SQLite: accounts of every kind, rooms, messages with mentions,

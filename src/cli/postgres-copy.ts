@@ -17,7 +17,8 @@ import { COPIED_TABLES, isSqliteOnly, POSTGRES_ONLY, REPLACED_TABLES } from './c
  * still writes to it (what it writes later is not copied: stop the servers first). The
  * PostgreSQL side is migrated, then filled in one transaction: all or nothing. Each table is
  * read in primary-key order and inserted in batches of up to BATCH_ROWS rows per statement; a
- * batch is read while the one before it is being inserted. Afterwards the event counter stands
+ * batch is read while the one before it is being inserted. The copy runs at the database's own
+ * insert speed: a bulk insert from here cost what INSERT ... SELECT inside the server did. Afterwards the event counter stands
  * where SQLite's did and every identity sequence is past the largest id ever used (SQLite's
  * AUTOINCREMENT counters included), so the next message's id is greater than every copied one.
  */
@@ -96,8 +97,11 @@ export async function copyToPostgres(options: { databasePath: string; databaseUr
         // must not be webhooked or pushed again. Foreign keys are still checked (system
         // triggers). Off inside this transaction only: no server ever sees them off.
         for (const plan of plans) await tx`ALTER TABLE ${tx(plan.table)} DISABLE TRIGGER USER`
+        const rebuild = await dropQueryIndexes(tx as unknown as SQL, plans.map((p) => p.table))
         const tables: CopyResult['tables'] = []
         for (const plan of plans) tables.push({ table: plan.table, rows: await copyTable(sqlite, tx as unknown as SQL, plan) })
+        await tx`SET LOCAL maintenance_work_mem = '128MB'`
+        for (const definition of rebuild) await tx.unsafe(definition)
         for (const plan of plans) await tx`ALTER TABLE ${tx(plan.table)} ENABLE TRIGGER USER`
         await verifyCounts(tx as unknown as SQL, tables)
         for (const plan of plans) if (plan.identity) await moveSequence(sqlite, tx as unknown as SQL, plan.table, plan.identity)
@@ -174,6 +178,23 @@ function columnType(dataType: string): ColumnType {
   if (dataType === 'jsonb' || dataType === 'json') return 'json'
   if (dataType === 'boolean') return 'boolean'
   return 'other'
+}
+
+/**
+ * Drops the indexes of `tables` that serve queries only (not a primary key, unique constraint
+ * or exclusion: those check the rows and serve the foreign keys) and returns their
+ * definitions, to be built once after the load: in the same transaction, so no reader ever
+ * sees them missing. One build of the search index and the B-trees over the loaded rows took
+ * ~30% less time than growing them row by row (100,000 messages, 172 against 237 us a row).
+ */
+async function dropQueryIndexes(tx: SQL, tables: string[]): Promise<string[]> {
+  const indexes = (await tx`
+    SELECT i.indexname, i.indexdef FROM pg_indexes i
+    WHERE i.schemaname = current_schema() AND i.tablename IN ${tx(tables)}
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass)
+    ORDER BY i.tablename, i.indexname`) as { indexname: string; indexdef: string }[]
+  for (const index of indexes) await tx`DROP INDEX ${tx(index.indexname)}`
+  return indexes.map((index) => index.indexdef)
 }
 
 /** Copies one table; returns its row count. */
