@@ -16,20 +16,22 @@ export function createSearchStore(db: Database): SearchStore {
   return {
     async searchMessages({ userId, roomId, text, beforeId, limit }) {
       const n = bounded(limit)
-      if (n === 0 || text.length === 0) return []
+      // PostgreSQL text holds no NUL character: it would fail the query, not match anything.
+      const words = text.replaceAll('\u0000', ' ')
+      if (n === 0 || words.trim().length === 0) return []
       const before = beforeId ?? Number.MAX_SAFE_INTEGER
       const rows: Row[] = await db.run((sql) =>
         roomId !== undefined
           ? sql`
             SELECT ${messageColumns(sql)} FROM messages m
             WHERE m.room_id = ${roomId} AND m.id < ${before} AND m.message_type = 'MESSAGE'
-              AND m.search @@ chat_search_query(${text})
+              AND m.search @@ chat_search_query(${words})
             ORDER BY m.id DESC LIMIT ${n}`
           : sql`
             SELECT ${messageColumns(sql)} FROM messages m
             WHERE m.room_id IN (SELECT p.room_id FROM participants p WHERE p.user_id = ${userId})
               AND m.id < ${before} AND m.message_type = 'MESSAGE'
-              AND m.search @@ chat_search_query(${text})
+              AND m.search @@ chat_search_query(${words})
             ORDER BY m.id DESC LIMIT ${n}`,
       )
       return toRecords(rows)
