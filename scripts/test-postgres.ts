@@ -36,7 +36,7 @@ if (files.length === 0) {
   process.exit(1)
 }
 const leftovers = await dropLeftoverTestDatabases(started)
-if (leftovers.length > 0) console.log(`test-postgres: dropped ${leftovers.length} test databases left by earlier runs`)
+if (leftovers.length > 0) console.log(`test-postgres: test databases left by earlier runs dropped: ${leftovers.length}`)
 console.log(`test-postgres: ${files.length} files on PostgreSQL (${process.env.CHAT_SERVER_BIN ? `binary ${process.env.CHAT_SERVER_BIN}` : 'in-process'}):`)
 for (const file of files) console.log(`  ${file}`)
 
@@ -50,7 +50,7 @@ const code = await run.exited
 const { peak, max } = await connections.stop()
 const dropped = await dropLeftoverTestDatabases()
 console.log(`test-postgres: ${files.length} files in ${((Date.now() - started) / 1000).toFixed(0)} s, exit code ${code}; ` +
-  `PostgreSQL connections at most ${peak} of ${max} (the whole server); ${dropped.length} databases left by the run dropped`)
+  `PostgreSQL connections at most ${peak} of ${max} (the whole server); test databases left by the run dropped: ${dropped.length}`)
 process.exit(code)
 
 async function postgresAnswers(): Promise<boolean> {
