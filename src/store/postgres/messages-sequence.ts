@@ -41,8 +41,8 @@ import type { SQL } from 'bun'
  */
 export const takeIds = (sql: SQL, n: number, onlyAfter?: string) =>
   onlyAfter === undefined
-    ? sql`UPDATE event_sequence SET last_id = last_id + ${n}::int8 RETURNING last_id - ${n}::int8 AS base`
-    : sql`UPDATE event_sequence SET last_id = last_id + ${n}::int8 WHERE EXISTS (SELECT 1 FROM ${sql.unsafe(onlyAfter)})
+    ? sql`UPDATE event_sequence SET last_id = last_id + ${n}::int8 WHERE id = 1 RETURNING last_id - ${n}::int8 AS base`
+    : sql`UPDATE event_sequence SET last_id = last_id + ${n}::int8 WHERE id = 1 AND EXISTS (SELECT 1 FROM ${sql.unsafe(onlyAfter)})
           RETURNING last_id - ${n}::int8 AS base`
 
 /** The room row as the foreign key checks of a numbering statement need it, taken first. */
