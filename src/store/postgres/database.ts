@@ -61,7 +61,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       max: options.max ?? 10,
       connectionTimeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
       idleTimeout: 60,
-      connection: { statement_timeout: String(Math.max(100, timeoutMs - 250)), application_name: 'chat-server' },
+      // jit off: every query here is a short OLTP one, and one mis-estimated plan made the
+      // server JIT-compile a post batch for 3.8 s (it pays only for long analytic queries).
+      connection: { statement_timeout: String(Math.max(100, timeoutMs - 250)), jit: 'off', application_name: 'chat-server' },
     })
   let pool = connect()
   let streak = 0
