@@ -268,7 +268,7 @@ describeHosts('many hosts: two instances on two hosts, PostgreSQL and Redis on a
     // not the first attempt reached the database after all.
     const retried = await postOn(b, bob, cutB503!.content, cutB503!.clientMessageId)
     expect([200, 201]).toContain(retried.status as number)
-    console.log(`[many-hosts] the post that got 503 during the cut, retried after the heal: ${retried.status} (${retried.status === 200 ? 'the first attempt had been stored' : 'stored now'})`)
+    console.log(`[many-hosts] the post sent on B during the cut, retried after the heal: ${retried.status} (${retried.status === 200 ? 'the first attempt had been stored' : 'stored now'})`)
     for (let i = 0; i < 2; i++) await mustPost(b, bob, `on B after the heal ${i}`)
     await mustPost(a, alice, 'on A after the heal')
 
