@@ -177,8 +177,10 @@ async function machine(): Promise<string> {
 
 pinSelfToLoadCore()
 const workDir = mkdtempSync(join(tmpdir(), 'chat-bench-'))
+let interrupted = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    interrupted = true
     killAll()
     // The servers are gone, so their databases drop at once.
     void dropAll().finally(() => {
@@ -197,6 +199,8 @@ try {
   await dropAll()
   rmSync(workDir, { recursive: true, force: true })
 }
+// Scenarios cut short by the signal failed: an interrupted run reports nothing, and the handler exits.
+if (interrupted) await new Promise(() => {})
 
 const date = new Date().toISOString()
 const about = await machine()
