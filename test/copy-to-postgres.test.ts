@@ -16,6 +16,8 @@ import { join } from 'node:path'
 import { call, createRoom, eventually, newUser, openStream, post, startServer, tempDir, type SseEvent, type TestServer, type TestUser } from './helpers'
 import { runCli, type CliRun } from './support/cli'
 import { startReceiver, type Receiver } from './support/http-receiver'
+import { SQL } from 'bun'
+import { MIGRATIONS } from '../src/store/migrations'
 import { createTestDatabase, skipWithoutPostgres, type TestDatabase } from './support/postgres'
 import { newSubscription, verifyVapid, type TestSubscription } from './support/push-subscriber'
 
@@ -39,6 +41,8 @@ interface World {
   attachmentUrl: string
   accessToken: string
   bot: { id: number; username: string; token: string; secret: string }
+  /** The X-Chat-Delivery of the call to the second bot still in flight when the SQLite server stopped. */
+  pendingCall: string
   invite: string
   resetToken: string
   vapidKey: string
@@ -67,9 +71,15 @@ const reads = async (url: string, w: World) => {
     tokens: await get('/api/auth/tokens', w.alice.token),
     users: await get('/api/admin/users?limit=200', w.alice.token),
     invites: await get('/api/admin/invites', w.alice.token),
-    bots: await get('/api/admin/bots', w.alice.token),
+    // The second bot's call in flight is cut short (a failed try) by the SQLite server's stop.
+    bots: ((await get('/api/admin/bots', w.alice.token)) as { user: { id: number } }[]).filter((b) => b.user.id === w.bot.id),
     publicRooms: await get('/api/chat/rooms/public', w.alice.token),
     pushKey: await get('/api/push/key', w.alice.token),
+    // PostgreSQL computes its search vectors from the copied rows.
+    search: {
+      hello: await get('/api/chat/search?q=hello', w.bob.token),
+      notes: await get(`/api/chat/search?q=NOTES&roomId=${w.group}`, w.carol.token),
+    },
   }
 }
 
@@ -101,7 +111,8 @@ async function build(url: string, receiver: Receiver, subscription: TestSubscrip
   const admin = { token: alice.token }
   const botMade = await ok(call(url, '/api/admin/bots', { ...admin, body: { username: `helper_${alice.id}_${Date.now() % 1e6}`, webhookUrl: `${receiver.url}/hook` } }), 201)
   const bot = { id: botMade.user.id as number, username: botMade.user.username as string, token: botMade.token as string, secret: botMade.webhookSecret as string }
-  const group = (await createRoom(url, alice, { name: 'general', visibility: 'public', participantIds: [bob.id, carol.id, frank.id, bot.id] })).id
+  const slow = await ok(call(url, '/api/admin/bots', { ...admin, body: { username: `slow_${alice.id}_${Date.now() % 1e6}`, webhookUrl: `${receiver.url}/slow` } }), 201)
+  const group = (await createRoom(url, alice, { name: 'general', visibility: 'public', participantIds: [bob.id, carol.id, frank.id, bot.id, slow.user.id] })).id
   await createRoom(url, bob, { name: 'lobby', visibility: 'public' })
   const direct = (await ok(call(url, `/api/chat/users/${bob.id}/rooms`, { ...admin, method: 'POST' }), 201)).id as number
 
@@ -130,14 +141,17 @@ async function build(url: string, receiver: Receiver, subscription: TestSubscrip
   await ok(call(url, `/api/admin/users/${frank.id}`, { ...admin, method: 'PATCH', body: { deactivated: true } }))
   const vapidKey = (await ok(call(url, '/api/push/key', admin))).publicKey as string
 
-  const lastId = (await post(url, alice, group, 'the last word on SQLite')).id
-  // The bot's call done and recorded (its last delivery, nothing pending), so the reads compare settled state.
+  // The first bot's call done and recorded (its last delivery, nothing pending); the second
+  // bot's call in flight (its receiver holds the answer): the reads compare settled state.
   await eventually(async () => {
     const bots = (await call(url, '/api/admin/bots', admin)).body as { user: { id: number }; lastDelivery: unknown; pending: number }[]
     const row = bots.find((b) => b.user.id === bot.id)
     return row?.lastDelivery !== null && row?.pending === 0
   }, 10_000, "the bot's call recorded")
-  return { alice, bob, carol, frank, group, direct, first, reply, deleted, attachmentUrl: file.url, accessToken, bot, invite, resetToken, vapidKey, lastId }
+  await post(url, bob, group, `@${slow.user.username} take your time`)
+  const held = await receiver.until((r) => r.path === '/slow', 1)
+  const lastId = (await post(url, alice, group, 'the last word on SQLite')).id
+  return { alice, bob, carol, frank, group, direct, first, reply, deleted, attachmentUrl: file.url, accessToken, bot, pendingCall: held[0]!.headers.get('x-chat-delivery')!, invite, resetToken, vapidKey, lastId }
 }
 
 /** The events with an id that a user stream resumed from `from` sends up to event `until`. */
@@ -161,13 +175,20 @@ describe.skipIf(noPostgres)('copy-to-postgres: a database made through the API, 
   let replayed: ReturnType<typeof idEvents>
   let copy: CliRun
   let server: TestServer
-  const settings = { pushAllowHttp: true, deliveryRetryBaseMs: 100 }
+  // PUBLIC_URL: the links a read returns (invites) do not name either server's own port.
+  // A webhook timeout longer than the test: the held call stays in flight until released.
+  const settings = { pushAllowHttp: true, webhookTimeoutMs: 60_000, publicUrl: 'https://chat.example.org' }
+  let release: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
 
   beforeAll(async () => {
     folder = tempDir()
     const databasePath = join(folder, 'chat.db')
     target = await createTestDatabase('copy')
-    receiver = startReceiver()
+    receiver = startReceiver(async (r) => {
+      if (r.path === '/slow') await held
+      return new Response(null, { status: 204 })
+    })
     subscription = newSubscription(`${receiver.url}/push/carol`)
     const sqlite = await startServer({ ...settings, databasePath, databaseUrl: undefined })
     try {
@@ -192,10 +213,31 @@ describe.skipIf(noPostgres)('copy-to-postgres: a database made through the API, 
     expect(copy.code).toBe(0)
     expect(copy.lines[0]).toMatch(/^copied \S+chat\.db into postgres:\/\/\S+: [\d,]+ rows in \d+\.\d s \([\d,]+ rows\/s\)$/)
     const rows = Object.fromEntries(copy.lines.filter((l) => l.startsWith('  ')).map((l) => l.trim().split(/\s+/)).map(([t, n]) => [t, Number(n!.replace(/,/g, ''))]))
-    expect(rows).toMatchObject({ users: 6, rooms: 3, reactions: 3, files: 1, push_subscriptions: 1, server_keys: 1, webhook_deliveries: 1 })
-    expect(rows.messages).toBeGreaterThan(8)
-    expect(rows.message_events).toBeGreaterThanOrEqual(5)
-    expect(rows.sessions).toBeGreaterThanOrEqual(6)
+    expect(rows).toMatchObject({
+      // alice, bob, carol, frank (deactivated), dave (invited), two bots
+      users: 7,
+      // the five people's sign-ins but frank's (ended), alice's access token, the bots' tokens
+      sessions: 7,
+      password_resets: 1,
+      invites: 1,
+      // frank's session ended and his account changed
+      revocations: 2,
+      rooms: 3,
+      participants: 9,
+      // seven posted, one deleted
+      messages: 7,
+      // three reactions, an edit, a deletion
+      message_events: 5,
+      mentions: 4,
+      reactions: 3,
+      files: 1,
+      server_keys: 1,
+      push_subscriptions: 1,
+      // the first bot's answered call, the second's cut short by the stop
+      webhook_deliveries: 2,
+    })
+    // The held call, and pushes still on their way.
+    expect(rows.outgoing).toBeGreaterThanOrEqual(1)
     expect(copy.lines).toContain(`event ids continue after ${world.lastId}`)
   })
 
@@ -209,6 +251,12 @@ describe.skipIf(noPostgres)('copy-to-postgres: a database made through the API, 
     expect(first.reactions).toEqual([{ emoji: '🎉', count: 2, userIds: [world.bob.id, world.carol.id] }, { emoji: '+1', count: 1, userIds: [world.bob.id] }])
     expect(group.find((m) => m.id === world.reply)).toMatchObject({ replyToId: world.first, clientMessageId: 'bob-1' })
     expect(group.some((m) => m.id === world.deleted)).toBe(false)
+  })
+
+  it('finds the copied messages by search as SQLite did', () => {
+    // Also inside the comparison above; here on its own, so a difference is named.
+    expect(before.search.hello.map((m: { id: number }) => m.id)).toEqual([world.first])
+    expect(before.search.notes).toHaveLength(1)
   })
 
   it('lets the same people in with the same passwords, and keeps their session and access tokens', async () => {
@@ -249,6 +297,16 @@ describe.skipIf(noPostgres)('copy-to-postgres: a database made through the API, 
     expect(hook.headers.get('x-chat-signature')).toBe(`sha256=${createHmac('sha256', world.bot.secret).update(hook.body).digest('hex')}`)
   })
 
+  it('makes the call that was in flight when the SQLite server stopped, as the same delivery', async () => {
+    release()
+    const calls = await receiver.until((r) => r.path === '/slow', 2, 15_000)
+    expect(calls.at(-1)!.headers.get('x-chat-delivery')).toBe(world.pendingCall)
+    await eventually(async () => {
+      const bots = (await call(server.url, '/api/admin/bots', { token: world.alice.token })).body as { user: { id: number }; lastDelivery: { ok: boolean } | null; pending: number }[]
+      return bots.every((b) => b.lastDelivery?.ok === true && b.pending === 0)
+    }, 10_000, 'both bots answered, nothing pending')
+  })
+
   it('keeps the invite with its uses and the reset link', async () => {
     const register = (username: string) => call(server.url, '/api/auth/register', { body: { username, password: PASSWORD, inviteToken: world.invite } })
     const erin = await register(`erin_${world.alice.id}`)
@@ -269,7 +327,7 @@ describe.skipIf(noPostgres)('copy-to-postgres: a database made through the API, 
   })
 })
 
-describe.skipIf(noPostgres)('copy-to-postgres refusals', () => {
+describe.skipIf(noPostgres)('copy-to-postgres: refusals, and an older SQLite database', () => {
   const refused = (run: CliRun, code: number, line: RegExp) => {
     expect(run.stdout).toBe('')
     expect(run.code).toBe(code)
@@ -289,9 +347,40 @@ describe.skipIf(noPostgres)('copy-to-postgres refusals', () => {
     newer.run('PRAGMA user_version = 999')
     newer.close()
     const target = await createTestDatabase('copy_newer')
+    const sql = new SQL(target.url, { max: 1 })
     try {
       refused(await runCli(['copy-to-postgres', '--database-path', path, '--database-url', target.url]), 1, /^chat-server: database schema version 999 is newer than this server supports \(\d+\); upgrade the server\n$/)
+      expect((await sql`SELECT to_regclass('users') AS t`)[0].t).toBeNull()
     } finally {
+      await sql.close()
+      await target.drop()
+    }
+  })
+
+  it('upgrades an older SQLite database first, as the server would, then copies it', async () => {
+    // A database as version 5 left it: before roles, access tokens and integrations.
+    const path = join(tempDir(), 'older.db')
+    const older = new Database(path, { create: true })
+    for (const step of MIGRATIONS.slice(0, 5)) older.run(step)
+    older.run('PRAGMA user_version = 5')
+    older.run(`INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES (3, 'old', 'Old', 'x', 1)`)
+    older.close()
+    const target = await createTestDatabase('copy_older')
+    const sql = new SQL(target.url, { max: 1 })
+    try {
+      const run = await runCli(['copy-to-postgres', '--database-path', path, '--database-url', target.url])
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(0)
+      expect(run.lines).toContain('  users               1')
+      // Upgraded in place, as starting this version's server on it would have.
+      const upgraded = new Database(path, { readonly: true })
+      expect((upgraded.query('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(MIGRATIONS.length)
+      upgraded.close()
+      // The oldest account became the admin in the upgrade; the next account gets id 4.
+      expect(await sql`SELECT id::int, username, role FROM users`).toEqual([{ id: 3, username: 'old', role: 'admin' }])
+      expect((await sql`SELECT nextval(pg_get_serial_sequence('users', 'id'))::int AS next`)[0].next).toBe(4)
+    } finally {
+      await sql.close()
       await target.drop()
     }
   })
