@@ -34,27 +34,48 @@ export function findPostgresBin(): string | null {
   return versions[0] ? join(root, versions[0], 'bin') : null
 }
 
+/** Its folder's name: the PID tells a later run whether the run that made it is gone. */
+const DIR_PREFIX = 'chat-postgres-'
+
+const asPostgres = (argv: string[]) => (userInfo().username === 'postgres' ? argv : ['runuser', '-u', 'postgres', '--', ...argv])
+
+/** Stops the cluster in `dir` (pg_ctl; its postmaster's PID if that fails) and removes the folder. */
+async function stopCluster(bin: string, dir: string) {
+  const data = join(dir, 'data')
+  const stopped = await run(asPostgres([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', '-t', '10', 'stop']), { allowFailure: true })
+  const pidFile = join(data, 'postmaster.pid')
+  if (stopped.code !== 0 && existsSync(pidFile)) {
+    // Only a postmaster of this folder, never whatever process took over a stale PID.
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
+    const cmdline = pid > 0 && existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : ''
+    if (cmdline.includes(data)) process.kill(pid, 'SIGKILL')
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * pg_ctl runs the cluster as a daemon, so a test run killed before its cleanup leaves it running:
+ * the next run stops the clusters of runs whose process is gone.
+ */
+async function stopLeftovers(bin: string) {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name)?.[1]
+    if (pid && !existsSync(`/proc/${pid}`)) await stopCluster(bin, join(tmpdir(), name))
+  }
+}
+
 export async function startPostgres(host: string): Promise<TestPostgres> {
   const bin = findPostgresBin()
   if (!bin) throw new Error('no PostgreSQL server under /usr/lib/postgresql: install Debian\'s postgresql (bash scripts/install-test-deps.sh)')
-  const asPostgres = (argv: string[]) => (userInfo().username === 'postgres' ? argv : ['runuser', '-u', 'postgres', '--', ...argv])
-  const dir = mkdtempSync(join(tmpdir(), 'chat-postgres-'))
+  await stopLeftovers(bin)
+  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`))
   const data = join(dir, 'data')
   const port = await freePortOn(host)
   const owner = Bun.spawnSync(['id', '-u', 'postgres']).stdout.toString().trim()
   const group = Bun.spawnSync(['id', '-g', 'postgres']).stdout.toString().trim()
   if (owner && userInfo().uid === 0) chownSync(dir, Number(owner), Number(group))
 
-  const stop = async () => {
-    const stopped = await run(asPostgres([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', '-t', '10', 'stop']), { allowFailure: true })
-    if (stopped.code !== 0) {
-      // pg_ctl could not stop it: end the postmaster by the PID it wrote (its children follow).
-      const pid = existsSync(join(data, 'postmaster.pid')) ? Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]) : 0
-      if (pid > 0) process.kill(pid, 'SIGKILL')
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-
+  const stop = () => stopCluster(bin, dir)
   try {
     await run(asPostgres([join(bin, 'initdb'), '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale', 'C.UTF-8', '--no-sync', '--no-instructions']))
     const options = [
