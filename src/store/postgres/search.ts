@@ -10,7 +10,8 @@ export type SearchStore = Pick<Store, 'searchMessages' | 'indexSearchBacklog'>
  * The query's words are cut by the same SQL function as the messages (`chat_search_text`), so
  * both sides agree on what a word is; each becomes a prefix term `'word':*` of a tsquery built
  * from the lexemes, never from the user's text: `to_tsquery` would read `&`, `|`, `!`, `:` and
- * quotes as syntax. A query with no words matches nothing.
+ * quotes as syntax. A query with no words matches nothing. The search itself is the SQL
+ * function `chat_search` (schema/search.ts: why it plans each query afresh).
  */
 export function createSearchStore(db: Database): SearchStore {
   return {
@@ -20,19 +21,10 @@ export function createSearchStore(db: Database): SearchStore {
       const words = text.replaceAll('\u0000', ' ')
       if (n === 0 || words.trim().length === 0) return []
       const before = beforeId ?? Number.MAX_SAFE_INTEGER
-      const rows: Row[] = await db.run((sql) =>
-        roomId !== undefined
-          ? sql`
-            SELECT ${messageColumns(sql)} FROM messages m
-            WHERE m.room_id = ${roomId} AND m.id < ${before} AND m.message_type = 'MESSAGE'
-              AND m.search @@ chat_search_query(${words})
-            ORDER BY m.id DESC LIMIT ${n}`
-          : sql`
-            SELECT ${messageColumns(sql)} FROM messages m
-            WHERE m.room_id IN (SELECT p.room_id FROM participants p WHERE p.user_id = ${userId})
-              AND m.id < ${before} AND m.message_type = 'MESSAGE'
-              AND m.search @@ chat_search_query(${words})
-            ORDER BY m.id DESC LIMIT ${n}`,
+      const rows: Row[] = await db.run(
+        (sql) => sql`
+          SELECT ${messageColumns(sql)} FROM chat_search(${userId}::int8, ${roomId ?? null}::int8, ${words}::text, ${before}::int8, ${n}::int4) m
+          ORDER BY m.id DESC`,
       )
       return toRecords(rows)
     },

@@ -43,7 +43,8 @@ CREATE TABLE outgoing (
   -- tries started; also the claim's fence (a stale worker's outcome names an older try)
   attempts int4 NOT NULL DEFAULT 0
 );
-CREATE INDEX outgoing_due ON outgoing (due_at);
+-- the claim: the oldest due first, read in index order (no sort of the whole backlog)
+CREATE INDEX outgoing_due ON outgoing (due_at, id);
 CREATE INDEX outgoing_message ON outgoing (message_id);
 -- a bot's waiting calls (the admin's bot list)
 CREATE INDEX outgoing_target ON outgoing (kind, target_id);

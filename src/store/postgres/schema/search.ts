@@ -12,8 +12,13 @@
  *
  * unaccent() is only STABLE (it reads its dictionary), so an IMMUTABLE wrapper naming the
  * dictionary is what a generated column may call; the dictionary does not change under a
- * running server. A query is each word as a prefix (`'word':*`), all required
- * (src/store/postgres/search.ts).
+ * running server. A query is each word as a prefix (`'word':*`), all required.
+ *
+ * `chat_search` runs a search in one round trip. Its queries go through EXECUTE, which plans
+ * them with the actual tsquery each time: how common the words are decides between walking
+ * the scope newest first and stopping at the page (a common word) or reading the word's
+ * entries in the GIN index (a rare one). A prepared statement of the client would soon be
+ * planned once for any tsquery, and pick one of the two for every word.
  */
 export const SEARCH = String.raw`
 CREATE EXTENSION IF NOT EXISTS unaccent;
@@ -29,4 +34,21 @@ CREATE INDEX messages_search ON messages USING gin (search);
 CREATE FUNCTION chat_search_query(text) RETURNS tsquery LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
   AS $$ SELECT string_agg('''' || replace(replace(w, '\', '\\'), '''', '''''') || ''':*', ' & ')::tsquery
     FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, chat_search_text($1)))) AS w $$;
+-- MESSAGE rows matching every word of p_text, newest first, older than p_before: in p_room, or
+-- (p_room NULL) in the rooms p_user is in now.
+CREATE FUNCTION chat_search(p_user int8, p_room int8, p_text text, p_before int8, p_limit int4)
+  RETURNS SETOF messages LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  q tsquery := chat_search_query(p_text);
+BEGIN
+  IF q IS NULL OR p_limit <= 0 THEN
+    RETURN;
+  ELSIF p_room IS NOT NULL THEN
+    RETURN QUERY EXECUTE 'SELECT * FROM messages WHERE room_id = $1 AND id < $2 AND message_type = ''MESSAGE'' AND search @@ $3
+      ORDER BY id DESC LIMIT $4' USING p_room, p_before, q, p_limit;
+  ELSE
+    RETURN QUERY EXECUTE 'SELECT * FROM messages WHERE room_id IN (SELECT room_id FROM participants WHERE user_id = $1)
+      AND id < $2 AND message_type = ''MESSAGE'' AND search @@ $3 ORDER BY id DESC LIMIT $4' USING p_user, p_before, q, p_limit;
+  END IF;
+END $$;
 `
