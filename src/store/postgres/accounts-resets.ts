@@ -47,8 +47,9 @@ export function createResetStore(db: Database, sessions: SessionWriter, revocati
              UPDATE users SET password_hash = ${passwordHash} WHERE id = ${user.id}`,
           sessions.endAll(tx, user.id, null, 'session'),
         ])
-        await revocations.record(tx, user.id, ended, now)
         const sessionId = await sessions.create(tx, { userId: user.id, tokenHash: session.tokenHash, now, expiresAt: session.expiresAt })
+        // Last: the log's lock is the last one any account change takes (so none waits holding it).
+        await revocations.record(tx, user.id, ended, now)
         return { user, sessionId, endedSessionIds: ended }
       }),
   }

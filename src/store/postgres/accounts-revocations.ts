@@ -17,7 +17,8 @@ const KEEP_MS = 3_600_000
  * took 8, and a reader that saw 8 never reads 7: a revoked session would stay cached). Taking
  * the id under a transaction-scoped lock, released only after the commit is visible, makes
  * each next id both larger and later. Revocations are rare (logouts, account changes), so
- * writers queueing on one lock costs nothing that matters.
+ * writers queueing on one lock costs nothing that matters. Every account change records last,
+ * after its other writes, so a transaction holding this lock never waits on a row lock.
  */
 const REVOCATION_LOCK = 7_415_101
 
