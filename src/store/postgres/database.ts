@@ -29,6 +29,9 @@ export interface DatabaseOptions {
 /** Consecutive timed-out calls after which the pool is replaced (its connections are presumed dead). */
 const RECYCLE_AFTER = 3
 const PING_TIMEOUT_MS = 2_000
+/** While unreachable: how long a probe may take, and the pause between probes. */
+const PROBE_TIMEOUT_MS = 1_000
+const PROBE_INTERVAL_MS = 250
 
 /** A caller's limit as the store runs it: an integer in 0..MAX_LIMIT. */
 export const bounded = (limit: number): number => Math.min(Math.max(Math.trunc(limit) || 0, 0), MAX_LIMIT)
@@ -68,6 +71,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   let pool = connect()
   let streak = 0
   let closed = false
+  // After a streak of timeouts the database is presumed unreachable: calls fail at once
+  // (a 503 now rather than after the whole deadline, while the load balancer moves clients
+  // away) until a probe on a fresh connection gets an answer.
+  let unreachable = false
 
   const recycle = () => {
     const old = pool
@@ -77,8 +84,19 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     void old.close({ timeout: 0 }).catch(() => {})
   }
 
+  async function probeUntilAnswered() {
+    while (unreachable && !closed) {
+      const probe = new SQL(options.url, { max: 1, connectionTimeout: 1, connection: { application_name: 'chat-server probe' } })
+      const answered = await Promise.race([probe`SELECT 1`.then(() => true, () => false), Bun.sleep(PROBE_TIMEOUT_MS).then(() => false)])
+      void probe.close({ timeout: 0 }).catch(() => {})
+      if (answered) unreachable = false
+      else await Bun.sleep(PROBE_INTERVAL_MS)
+    }
+  }
+
   async function withDeadline<T>(work: (sql: SQL) => Promise<T>, ms: number): Promise<T> {
     if (closed) throw new StoreUnavailableError('the database is closed')
+    if (unreachable) throw new StoreUnavailableError('the database is unreachable (timed out repeatedly; probing)')
     let timer: Timer | undefined
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new DeadlineError(ms)), ms)
@@ -89,7 +107,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       return result
     } catch (error) {
       if (error instanceof DeadlineError) {
-        if (++streak >= RECYCLE_AFTER) recycle()
+        if (++streak >= RECYCLE_AFTER && !unreachable) {
+          recycle()
+          unreachable = true
+          void probeUntilAnswered()
+        }
         throw new StoreUnavailableError(`the database did not answer within ${ms} ms`)
       }
       if (isUnavailable(error)) throw new StoreUnavailableError(`the database is unavailable (${describe(error)})`)
