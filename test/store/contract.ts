@@ -140,6 +140,29 @@ export function runStoreContract(name: string, makeStore: () => Promise<{ store:
         expect(ofRoom).toEqual(sorted(written.filter((e) => e.roomId === rooms[0]!.id)))
       })
 
+      it('finds a user\'s few events far apart among many of other rooms, page by page, in order', async () => {
+        const [alice, bob] = [await user(), await user()]
+        const quiet = await room(alice, [bob])
+        const busy = await room(bob)
+        const start = await store.maxEventId()
+        const mine: number[] = []
+        for (let i = 0; i < 5; i++) {
+          for (let k = 0; k < 12; k++) await post(busy.id, bob)
+          const m = await post(quiet.id, bob)
+          mine.push(m.id)
+          if (i % 2) mine.push((await edit(quiet.id, m.id, 'edited'))!.eventId)
+        }
+        for (let k = 0; k < 12; k++) await post(busy.id, bob)
+        const read: number[] = []
+        for (let after = start; ; ) {
+          const page = await store.userEventsAfter(alice.id, after, 2)
+          read.push(...ids(page))
+          if (page.length < 2) break
+          after = page.at(-1)!.id
+        }
+        expect(read).toEqual(mine)
+      })
+
       it('scopes events to a user\'s rooms now, or to one room', async () => {
         const [alice, bob] = [await user(), await user()]
         const shared = await room(alice, [bob])
