@@ -6,19 +6,23 @@ import { InviteUnusableError, type Store, type UserRecord } from '../../src/stor
  * revocation log), checked the same way against every implementation: `makeStore` gives a
  * new, empty store and a cleanup. The race-sensitive rules (the first account is the admin,
  * the last admin stays, an invite's last use, a reset link's one use, revocations readable in
- * id order) are raced for real: many calls in flight at once, which on PostgreSQL run on
- * several connections.
+ * id order) are raced for real: many calls in flight at once, spread over `store` and `peer`,
+ * a second store on the same database (another process, another host), whose calls on
+ * PostgreSQL run on connections of their own.
  */
-export function runAccountsContract(name: string, makeStore: () => Promise<{ store: Store; cleanup(): Promise<void> }>) {
+export function runAccountsContract(name: string, makeStore: () => Promise<{ store: Store; peer: Store; cleanup(): Promise<void> }>) {
   describe(`Store contract, accounts: ${name}`, () => {
     let store: Store
+    let peer: Store
     let cleanup: () => Promise<void>
     let clock = 1_000_000
     const now = () => ++clock
     const HOUR = 3_600_000
+    /** The store the i-th of many racing calls goes to: every other one on the other host. */
+    const host = (i: number) => (i % 2 === 0 ? store : peer)
 
     beforeEach(async () => {
-      ;({ store, cleanup } = await makeStore())
+      ;({ store, peer, cleanup } = await makeStore())
     })
     afterEach(() => cleanup())
 
@@ -47,7 +51,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
 
       it('makes exactly one admin of 20 first registrations racing', async () => {
         const made = await Promise.all(
-          Array.from({ length: 20 }, (_, i) => store.createUser({ username: `racer${i}`, displayName: `Racer ${i}`, passwordHash: 'x', now: now() })),
+          Array.from({ length: 20 }, (_, i) => host(i).createUser({ username: `racer${i}`, displayName: `Racer ${i}`, passwordHash: 'x', now: now() })),
         )
         expect(made.every((u) => u !== null)).toBe(true)
         expect(made.filter((u) => u!.role === 'admin')).toHaveLength(1)
@@ -150,8 +154,8 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
         for (let round = 0; round < 8; round++) {
           const [a, b] = round === 0 ? [await user(), await user('admin')] : [await user('admin'), await user('admin')]
           for (const other of await admins()) if (other.id !== a.id && other.id !== b.id) await store.setRole(other.id, 'member', now())
-          const change = (id: number) => (round % 2 === 0 ? store.setRole(id, 'member', now()) : store.setDeactivated(id, true, now()))
-          const outcomes = await Promise.all([change(a.id), change(b.id)])
+          const change = (on: Store, id: number) => (round % 2 === 0 ? on.setRole(id, 'member', now()) : on.setDeactivated(id, true, now()))
+          const outcomes = await Promise.all([change(store, a.id), change(peer, b.id)])
           expect(outcomes.filter((o) => o === 'last-admin')).toHaveLength(1)
           expect(await admins()).toHaveLength(1)
         }
@@ -305,7 +309,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
         const link = hash()
         await store.createPasswordReset({ userId: alice.id, tokenHash: link, now: now(), expiresAt: clock + HOUR })
         const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => store.resetPassword({ tokenHash: link, passwordHash: `p${i}`, session: { tokenHash: hash(), expiresAt: clock + HOUR }, now: now() })),
+          Array.from({ length: 10 }, (_, i) => host(i).resetPassword({ tokenHash: link, passwordHash: `p${i}`, session: { tokenHash: hash(), expiresAt: clock + HOUR }, now: now() })),
         )
         expect(results.filter((r) => r !== null)).toHaveLength(1)
       })
@@ -351,7 +355,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
           const token = `race-${uses}`
           await store.createInvite({ token, createdBy: admin.id, now: now(), expiresAt: clock + HOUR, maxUses: uses })
           const results = await Promise.allSettled(
-            Array.from({ length: 10 }, (_, i) => store.createUser({ username: `${token}-${i}`, displayName: 'g', passwordHash: 'x', now: now(), inviteToken: token })),
+            Array.from({ length: 10 }, (_, i) => host(i).createUser({ username: `${token}-${i}`, displayName: 'g', passwordHash: 'x', now: now(), inviteToken: token })),
           )
           expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(uses)
           const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
@@ -363,7 +367,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
       it('make the first account of an empty database the admin through an invite from the command line too', async () => {
         await store.createInvite({ token: 'cli', createdBy: null, now: now(), expiresAt: clock + HOUR, maxUses: 5 })
         const results = await Promise.all(
-          Array.from({ length: 5 }, (_, i) => store.createUser({ username: `cli${i}`, displayName: 'c', passwordHash: 'x', now: now(), inviteToken: 'cli' })),
+          Array.from({ length: 5 }, (_, i) => host(i).createUser({ username: `cli${i}`, displayName: 'c', passwordHash: 'x', now: now(), inviteToken: 'cli' })),
         )
         expect(results.filter((u) => u!.role === 'admin')).toHaveLength(1)
       })
@@ -386,7 +390,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
         expect(left).toEqual([{ id: all.at(-1)!.id + 1, userId: alice.id, sessionId: null }])
       })
 
-      it('misses nothing for a reader following id > cursor while many sessions end and accounts change at once', async () => {
+      it('misses nothing for a reader on one host following id > cursor while many sessions end and accounts change on both', async () => {
         await user()
         const people = await Promise.all(Array.from({ length: 30 }, () => user()))
         const sessions = await Promise.all(people.flatMap((p) => [session(p.id), session(p.id)]))
@@ -397,7 +401,7 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
         const reader = (async () => {
           for (let more = true; more; ) {
             more = writing
-            const page = await store.revocationsAfter(cursor, 500)
+            const page = await peer.revocationsAfter(cursor, 500)
             for (const r of page) {
               seen.push(`${r.userId}:${r.sessionId}`)
               cursor = r.id
@@ -411,11 +415,11 @@ export function runAccountsContract(name: string, makeStore: () => Promise<{ sto
         await Promise.all([
           ...people.map(async (p, i) => {
             await Bun.sleep(i % 5)
-            await store.setDeactivated(p.id, true, now())
+            await host(i).setDeactivated(p.id, true, now())
           }),
           ...loose.map(async (s, i) => {
             await Bun.sleep(i % 7)
-            await store.deleteSession(s.id, now())
+            await host(i + 1).deleteSession(s.id, now())
           }),
         ])
         writing = false
