@@ -385,6 +385,30 @@ describe.skipIf(noPostgres)('copy-to-postgres: refusals, and an older SQLite dat
     }
   })
 
+  it('stops at a NUL character in text, naming its row; --replace-nul writes U+FFFD instead', async () => {
+    // SQLite stores what the API accepted; PostgreSQL's text cannot hold a NUL.
+    const sqlite = await startServer({ databaseUrl: undefined })
+    const user = await newUser(sqlite.url, 'nul')
+    const room = await createRoom(sqlite.url, user)
+    const message = await post(sqlite.url, user, room.id, 'before\u0000after')
+    await sqlite.stop()
+    const target = await createTestDatabase('copy_nul')
+    const sql = new SQL(target.url, { max: 1 })
+    const args = ['copy-to-postgres', '--database-path', sqlite.config.databasePath, '--database-url', target.url]
+    try {
+      const stopped = await runCli(args)
+      refused(stopped, 1, new RegExp(`^chat-server: messages \\(id ${message.id}\\): content holds a NUL character, which PostgreSQL cannot store; nothing was copied \\(--replace-nul writes U\\+FFFD in its place\\)\n$`))
+      expect((await sql`SELECT count(*)::int AS n FROM users`)[0].n).toBe(0)
+      const replaced = await runCli([...args, '--replace-nul'])
+      expect(replaced.code).toBe(0)
+      expect(replaced.lines).toContain('1 text value(s) held a NUL character: written with U+FFFD in its place')
+      expect((await sql`SELECT content FROM messages WHERE id = ${message.id}`)[0].content).toBe('before\ufffdafter')
+    } finally {
+      await sql.close()
+      await target.drop()
+    }
+  })
+
   it('says when PostgreSQL cannot be reached, without printing the password', async () => {
     const sqlite = await startServer({ databaseUrl: undefined })
     await sqlite.stop()

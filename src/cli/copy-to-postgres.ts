@@ -8,7 +8,7 @@ const count = (n: number) => n.toLocaleString('en-US')
 export const copyToPostgresCommand: CommandSpec = {
   path: ['copy-to-postgres'],
   args: [],
-  flags: [],
+  flags: [{ name: 'replace-nul', help: 'write U+FFFD for a NUL character in text (PostgreSQL cannot store one), instead of stopping' }],
   settings: ['databasePath', 'databaseUrl', 'filesPath'],
   summary: 'Copies the SQLite database into an empty PostgreSQL database, keeping every id',
   details: [
@@ -20,16 +20,17 @@ export const copyToPostgresCommand: CommandSpec = {
     'give the servers on PostgreSQL the same FILES_PATH (a volume every host shares).',
     'Prints the rows copied per table and the time taken.',
   ],
-  async run({ config }) {
+  async run({ flags, config }) {
     if (config.databaseUrl === undefined) throw usageError('copy-to-postgres needs --database-url or DATABASE_URL: the PostgreSQL database to copy into')
     if (config.databasePath === ':memory:') throw new CliError('copy-to-postgres needs a SQLite file (DATABASE_PATH), not :memory:')
-    const result = await copyToPostgres({ databasePath: config.databasePath, databaseUrl: config.databaseUrl })
+    const result = await copyToPostgres({ databasePath: config.databasePath, databaseUrl: config.databaseUrl, replaceNul: flags.has('replace-nul') })
     const width = Math.max(...result.tables.map((t) => t.table.length))
     const seconds = result.ms / 1000
     return [
       `copied ${result.source} into ${result.target}: ${count(result.rows)} rows in ${seconds.toFixed(1)} s (${count(Math.round(result.rows / Math.max(seconds, 0.001)))} rows/s)`,
       ...result.tables.map((t) => `  ${t.table.padEnd(width)}  ${count(t.rows)}`),
       `event ids continue after ${result.lastEventId}`,
+      ...(result.nulReplaced > 0 ? [`${count(result.nulReplaced)} text value(s) held a NUL character: written with U+FFFD in its place`] : []),
       `uploads stay in ${filesFolder(config)}: give the servers on PostgreSQL that folder as FILES_PATH (or a copy of it)`,
     ]
   },

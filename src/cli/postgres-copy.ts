@@ -31,14 +31,27 @@ export interface CopyResult {
   rows: number
   /** The event counter after the copy: the newest message or change id ever handed out. */
   lastEventId: number
+  /** Text values that held a NUL character, written with U+FFFD in its place (replaceNul). */
+  nulReplaced: number
   ms: number
+}
+
+export interface CopyOptions {
+  databasePath: string
+  databaseUrl: string
+  /**
+   * PostgreSQL's text and jsonb cannot hold a NUL character, which SQLite's can (a message
+   * sent with one). Without this, such a value stops the copy, naming its row; with it, the
+   * NUL is written as U+FFFD and counted.
+   */
+  replaceNul?: boolean
 }
 
 const BATCH_ROWS = 5_000
 /** PostgreSQL's protocol counts a statement's parameters in 16 bits. */
 const MAX_PARAMETERS = 65_535
 
-type ColumnType = 'bytea' | 'json' | 'boolean' | 'other'
+type ColumnType = 'bytea' | 'json' | 'boolean' | 'text' | 'other'
 
 interface PgColumn {
   table_name: string
@@ -69,7 +82,7 @@ export function redactedUrl(url: string): string {
   }
 }
 
-export async function copyToPostgres(options: { databasePath: string; databaseUrl: string }): Promise<CopyResult> {
+export async function copyToPostgres(options: CopyOptions): Promise<CopyResult> {
   const started = performance.now()
   const source = resolve(options.databasePath)
   const target = redactedUrl(options.databaseUrl)
@@ -99,7 +112,8 @@ export async function copyToPostgres(options: { databasePath: string; databaseUr
         for (const plan of plans) await tx`ALTER TABLE ${tx(plan.table)} DISABLE TRIGGER USER`
         const rebuild = await dropQueryIndexes(tx as unknown as SQL, plans.map((p) => p.table))
         const tables: CopyResult['tables'] = []
-        for (const plan of plans) tables.push({ table: plan.table, rows: await copyTable(sqlite, tx as unknown as SQL, plan) })
+        const nul: NulPolicy = { replace: options.replaceNul === true, replaced: 0 }
+        for (const plan of plans) tables.push({ table: plan.table, rows: await copyTable(sqlite, tx as unknown as SQL, plan, nul) })
         await tx`SET LOCAL maintenance_work_mem = '128MB'`
         for (const definition of rebuild) await tx.unsafe(definition)
         for (const plan of plans) await tx`ALTER TABLE ${tx(plan.table)} ENABLE TRIGGER USER`
@@ -107,7 +121,7 @@ export async function copyToPostgres(options: { databasePath: string; databaseUr
         for (const plan of plans) if (plan.identity) await moveSequence(sqlite, tx as unknown as SQL, plan.table, plan.identity)
         const lastEventId = lastSqliteEventId(sqlite)
         await tx`UPDATE event_sequence SET last_id = GREATEST(last_id, ${lastEventId})`
-        return { tables, lastEventId }
+        return { tables, lastEventId, nulReplaced: nul.replaced }
       })
       // Fresh statistics, so the first queries on the copy are planned for its real size.
       await pg`ANALYZE`
@@ -117,6 +131,7 @@ export async function copyToPostgres(options: { databasePath: string; databaseUr
         tables: copied.tables,
         rows: copied.tables.reduce((sum, t) => sum + t.rows, 0),
         lastEventId: copied.lastEventId,
+        nulReplaced: copied.nulReplaced,
         ms: performance.now() - started,
       }
     } finally {
@@ -177,6 +192,7 @@ function columnType(dataType: string): ColumnType {
   if (dataType === 'bytea') return 'bytea'
   if (dataType === 'jsonb' || dataType === 'json') return 'json'
   if (dataType === 'boolean') return 'boolean'
+  if (dataType === 'text' || dataType === 'character varying') return 'text'
   return 'other'
 }
 
@@ -198,11 +214,11 @@ async function dropQueryIndexes(tx: SQL, tables: string[]): Promise<string[]> {
 }
 
 /** Copies one table; returns its row count. */
-async function copyTable(sqlite: SqliteDatabase, tx: SQL, plan: TablePlan): Promise<number> {
+async function copyTable(sqlite: SqliteDatabase, tx: SQL, plan: TablePlan, nul: NulPolicy): Promise<number> {
   const names = plan.columns.map((c) => c.name)
   const select = sqlite.prepare(`SELECT ${names.map((n) => `"${n}"`).join(', ')} FROM "${plan.table}" ORDER BY ${plan.order.map((n) => `"${n}"`).join(', ')}`)
   const batchRows = Math.min(BATCH_ROWS, Math.floor(MAX_PARAMETERS / names.length))
-  const convert = rowConverter(plan)
+  const convert = rowConverter(plan, nul)
   if (REPLACED_TABLES.has(plan.table)) await tx`DELETE FROM ${tx(plan.table)}`
   let rows = 0
   let inFlight: Promise<unknown> | undefined
@@ -232,13 +248,45 @@ async function copyTable(sqlite: SqliteDatabase, tx: SQL, plan: TablePlan): Prom
   return rows
 }
 
-/** SQLite's values as PostgreSQL's columns take them: JSON text parsed for jsonb, 0/1 as booleans. */
-function rowConverter(plan: TablePlan): (row: Record<string, unknown>) => Record<string, unknown> {
-  const json = plan.columns.filter((c) => c.type === 'json').map((c) => c.name)
-  const booleans = plan.columns.filter((c) => c.type === 'boolean').map((c) => c.name)
-  if (json.length === 0 && booleans.length === 0) return (row) => row
+interface NulPolicy {
+  replace: boolean
+  replaced: number
+}
+
+const NUL = '\u0000'
+const JSON_NUL = '\\u0000'
+const REPLACEMENT = '\ufffd'
+
+/**
+ * SQLite's values as PostgreSQL's columns take them: JSON text parsed for jsonb, 0/1 as
+ * booleans, a NUL character in text refused or replaced (NulPolicy).
+ */
+function rowConverter(plan: TablePlan, nul: NulPolicy): (row: Record<string, unknown>) => Record<string, unknown> {
+  const named = (type: ColumnType) => plan.columns.filter((c) => c.type === type).map((c) => c.name)
+  const [texts, json, booleans] = [named('text'), named('json'), named('boolean')]
+  const withoutNul = (row: Record<string, unknown>, column: string, text: string): string => {
+    if (!text.includes(NUL)) return text
+    if (!nul.replace) {
+      const key = plan.order.map((k) => `${k} ${JSON.stringify(row[k])}`).join(', ')
+      throw new CliError(`${plan.table} (${key}): ${column} holds a NUL character, which PostgreSQL cannot store; nothing was copied (--replace-nul writes U+FFFD in its place)`)
+    }
+    nul.replaced++
+    return text.replaceAll(NUL, REPLACEMENT)
+  }
+  const scrub = (row: Record<string, unknown>, column: string, value: unknown): unknown => {
+    if (typeof value === 'string') return withoutNul(row, column, value)
+    if (Array.isArray(value)) return value.map((item) => scrub(row, column, item))
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrub(row, column, v)]))
+    return value
+  }
   return (row) => {
-    for (const name of json) if (typeof row[name] === 'string') row[name] = JSON.parse(row[name] as string)
+    for (const name of texts) if (typeof row[name] === 'string') row[name] = withoutNul(row, name, row[name] as string)
+    for (const name of json) {
+      const text = row[name]
+      if (typeof text !== 'string') continue
+      // In JSON text a NUL can only be written as an escape: only then are its strings walked.
+      row[name] = text.includes(JSON_NUL) ? scrub(row, name, JSON.parse(text)) : JSON.parse(text)
+    }
     for (const name of booleans) if (row[name] !== null) row[name] = Boolean(row[name])
     return row
   }
