@@ -26,19 +26,34 @@ const REVOCATION_LOCK = 7_415_101
 export interface RevocationWriter {
   /** Logs the ended sessions of userId, or (null) a change of the account itself. */
   record(tx: SQL, userId: number, sessionIds: readonly number[] | null, now: number): Promise<void>
+  /**
+   * Runs `ending` (a DELETE FROM sessions ... RETURNING id, user_id) and logs what it deleted,
+   * in one autocommit statement (a logout in one round trip); answers how many ended.
+   */
+  endSessions(sql: SQL, ending: SQL.Query<unknown>, now: number): Promise<number>
 }
 
 export const revocationWriter: RevocationWriter = {
   async record(tx, userId, sessionIds, now) {
-    if (sessionIds !== null && sessionIds.length === 0) {
-      await tx`DELETE FROM revocations WHERE at < ${now - KEEP_MS}`
-      return
-    }
+    // Nothing to log: no lock, and no pruning either (only the lock's holder prunes, so two
+    // prunes never wait on each other's rows; the next write prunes).
+    if (sessionIds !== null && sessionIds.length === 0) return
     await tx`SELECT pg_advisory_xact_lock(${REVOCATION_LOCK})`
     const rows = sessionIds === null ? [null] : sessionIds
     await tx`WITH pruned AS (DELETE FROM revocations WHERE at < ${now - KEEP_MS})
              INSERT INTO revocations (user_id, session_id, at)
              SELECT ${userId}, s, ${now} FROM unnest(${rows}::int8[]) AS s`
+  },
+  async endSessions(sql, ending, now) {
+    // The lock is taken only when a row was deleted, and before the ids: the inserted rows are
+    // the join of both CTEs, so their defaults (the next ids) are drawn after the lock is held.
+    const logged = await sql`
+      WITH ended AS (${ending}),
+           locked AS (SELECT pg_advisory_xact_lock(${REVOCATION_LOCK}) FROM (SELECT 1 FROM ended LIMIT 1) AS any_ended),
+           pruned AS (DELETE FROM revocations WHERE at < ${now - KEEP_MS} AND EXISTS (SELECT 1 FROM locked))
+      INSERT INTO revocations (user_id, session_id, at) SELECT e.user_id, e.id, ${now} FROM ended e CROSS JOIN locked
+      RETURNING 1`
+    return logged.length
   },
 }
 

@@ -55,14 +55,9 @@ export const sessionWriter: SessionWriter = {
 }
 
 export function createSessionStore(db: Database, revocations: RevocationWriter): SessionStore {
-  /** Deletes the one row `remove` matches and logs it, in one transaction; false when none. */
-  const endOne = (userId: number | null, sessionId: number, now: number, remove: (tx: SQL) => Promise<Row[]>) =>
-    db.tx(async (tx) => {
-      const [row] = await remove(tx)
-      if (!row) return false
-      await revocations.record(tx, userId ?? num(row.user_id), [sessionId], now)
-      return true
-    })
+  /** Ends the session `ending` deletes (RETURNING id, user_id), logged; false when none. */
+  const endOne = async (ending: (sql: SQL) => SQL.Query<unknown>, now: number) =>
+    (await db.run((sql) => revocations.endSessions(sql, ending(sql), now))) > 0
 
   return {
     createSession: (input) => db.run((sql) => sessionWriter.create(sql, input)),
@@ -86,8 +81,7 @@ export function createSessionStore(db: Database, revocations: RevocationWriter):
     async touchSession(sessionId, now) {
       await db.run((sql) => sql`UPDATE sessions SET last_used_at = ${now} WHERE id = ${sessionId}`)
     },
-    deleteSession: (sessionId, now) =>
-      endOne(null, sessionId, now, (tx) => tx`DELETE FROM sessions WHERE id = ${sessionId} RETURNING user_id`),
+    deleteSession: (sessionId, now) => endOne((sql) => sql`DELETE FROM sessions WHERE id = ${sessionId} RETURNING id, user_id`, now),
     async sessionAlive(sessionId, now) {
       const rows = await db.run(
         (sql) => sql`SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${sessionId} AND ${live(sql, now)}`,
@@ -103,6 +97,6 @@ export function createSessionStore(db: Database, revocations: RevocationWriter):
       return rows.map(toToken)
     },
     deleteToken: (userId, tokenId, now) =>
-      endOne(userId, tokenId, now, (tx) => tx`DELETE FROM sessions WHERE user_id = ${userId} AND id = ${tokenId} AND kind = 'token' RETURNING id`),
+      endOne((sql) => sql`DELETE FROM sessions WHERE user_id = ${userId} AND id = ${tokenId} AND kind = 'token' RETURNING id, user_id`, now),
   }
 }
