@@ -18,9 +18,11 @@ import { COPIED_TABLES, isSqliteOnly, POSTGRES_ONLY, REPLACED_TABLES } from './c
  * PostgreSQL side is migrated, then filled in one transaction: all or nothing. Each table is
  * read in primary-key order and inserted in batches of up to BATCH_ROWS rows per statement; a
  * batch is read while the one before it is being inserted. The copy runs at the database's own
- * insert speed: a bulk insert from here cost what INSERT ... SELECT inside the server did. Afterwards the event counter stands
- * where SQLite's did and every identity sequence is past the largest id ever used (SQLite's
+ * insert speed (a bulk insert from here cost what INSERT ... SELECT inside the server did; the
+ * search vector each message computes is most of it). Afterwards the event counter stands where
+ * SQLite's did and every identity sequence is past the largest id ever used (SQLite's
  * AUTOINCREMENT counters included), so the next message's id is greater than every copied one.
+ * Row counts are compared table by table before the commit.
  */
 
 export interface CopyResult {
