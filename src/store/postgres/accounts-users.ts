@@ -83,6 +83,19 @@ export function createUserStore(
 
   return {
     async createUser({ username, displayName, passwordHash, now, role = 'member', inviteToken }) {
+      // Almost always some account exists: then one statement, which inserts only if it sees
+      // one (so it is never the first). No row back: the name is taken, or the table looked
+      // empty; the transaction below decides both.
+      if (inviteToken === undefined) {
+        const user = userOrNull(
+          await db.run(
+            (sql) => sql`INSERT INTO users (username, display_name, password_hash, created_at, role)
+                         SELECT ${username}, ${displayName}, ${passwordHash}, ${now}, ${role} WHERE EXISTS (SELECT 1 FROM users)
+                         ON CONFLICT (username) DO NOTHING ${RETURNING_USER(sql)}`,
+          ),
+        )
+        if (user) return user
+      }
       try {
         return await db.tx(async (tx) => {
           // Lock before the invite's row, in the one order every registration takes.
