@@ -46,11 +46,11 @@ export const sessionWriter: SessionWriter = {
       VALUES (${tokenHash}, ${userId}, ${now}, ${expiresAt}, ${kind}, ${name ?? null}) RETURNING id`
     return num(row.id)
   },
+  // Ascending, as SQLite answers (a DELETE's RETURNING follows whatever scan it made).
   async endAll(sql, userId, keep, kind) {
-    return ids(
-      await sql`DELETE FROM sessions WHERE user_id = ${userId} AND id IS DISTINCT FROM ${keep}::int8
-                AND (${kind ?? null}::text IS NULL OR kind = ${kind ?? null}) RETURNING id`,
-    )
+    const ended = await sql`DELETE FROM sessions WHERE user_id = ${userId} AND id IS DISTINCT FROM ${keep}::int8
+                            AND (${kind ?? null}::text IS NULL OR kind = ${kind ?? null}) RETURNING id`
+    return ids(ended).sort((a, b) => a - b)
   },
 }
 
