@@ -48,7 +48,7 @@ export function createFileStore(db: Database): FileStore & { writer: FileWriter 
   return {
     writer: {
       async claimable(tx, roomId, senderId, ids) {
-        if (new Set(ids).size !== ids.length) throw new UnattachableFilesError('not the sender\'s unattached uploads in this room')
+        if (new Set(ids).size !== ids.length || !ids.every(Number.isSafeInteger)) throw new UnattachableFilesError('not the sender\'s unattached uploads in this room')
         // READ COMMITTED rechecks the WHERE on a row another post attached while we waited for
         // its lock: that row drops out, and the count says so.
         const rows: Row[] = await tx`

@@ -61,42 +61,42 @@ CREATE TABLE webhook_deliveries (
 
 CREATE FUNCTION outgoing_calls() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- \`mentions\` is NULL or a jsonb array of user ids (numbers). A batch of plain group
-  -- messages with no mention and nobody subscribed reads little more than the added rows.
+  -- One statement for the three kinds of call, numbered as the SQLite store numbers them: per
+  -- message, its mentioned bots, then its direct room's bot, then its pushes. \`mentions\` is NULL
+  -- or a jsonb array of user ids (numbers). With nobody subscribed, the pushes' branch is cut
+  -- by its one-time EXISTS before it reads a participant.
   INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
-  SELECT 'webhook', u.id, n.id, n.room_id, n.created_at, n.created_at
-  FROM added n
-  CROSS JOIN LATERAL jsonb_array_elements_text(n.mentions) AS j (user_id)
-  JOIN users u ON u.id = j.user_id::int8
-  WHERE n.message_type = 'MESSAGE'
-    AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
-  ORDER BY n.id, u.id;
-
-  INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
-  SELECT 'webhook', u.id, n.id, n.room_id, n.created_at, n.created_at
-  FROM added n
-  JOIN rooms r ON r.id = n.room_id AND r.type = 'direct'
-  JOIN participants p ON p.room_id = n.room_id
-  JOIN users u ON u.id = p.user_id
-  WHERE n.message_type = 'MESSAGE'
-    AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
-    AND NOT coalesce(n.mentions @> to_jsonb(u.id), false)
-  ORDER BY n.id, u.id;
-
-  IF EXISTS (SELECT 1 FROM push_subscriptions) THEN
-    INSERT INTO outgoing (kind, target_id, message_id, room_id, created_at, due_at)
-    SELECT 'push', s.id, n.id, n.room_id, n.created_at, n.created_at
+  SELECT c.kind, c.target_id, c.message_id, c.room_id, c.created_at, c.created_at
+  FROM (
+    SELECT 'webhook' AS kind, u.id AS target_id, n.id AS message_id, n.room_id, n.created_at, 1 AS part
+    FROM added n
+    CROSS JOIN LATERAL jsonb_array_elements_text(n.mentions) AS j (user_id)
+    JOIN users u ON u.id = j.user_id::int8
+    WHERE n.message_type = 'MESSAGE'
+      AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
+    UNION ALL
+    SELECT 'webhook', u.id, n.id, n.room_id, n.created_at, 2
+    FROM added n
+    JOIN rooms r ON r.id = n.room_id AND r.type = 'direct'
+    JOIN participants p ON p.room_id = n.room_id
+    JOIN users u ON u.id = p.user_id
+    WHERE n.message_type = 'MESSAGE'
+      AND u.role = 'bot' AND u.webhook_url IS NOT NULL AND u.deactivated_at IS NULL AND u.id <> n.sender_id
+      AND NOT coalesce(n.mentions @> to_jsonb(u.id), false)
+    UNION ALL
+    SELECT 'push', s.id, n.id, n.room_id, n.created_at, 3
     FROM added n
     JOIN rooms r ON r.id = n.room_id
     JOIN participants p ON p.room_id = n.room_id
     JOIN push_subscriptions s ON s.user_id = p.user_id
-    WHERE n.message_type = 'MESSAGE' AND p.user_id <> n.sender_id
+    WHERE EXISTS (SELECT 1 FROM push_subscriptions)
+      AND n.message_type = 'MESSAGE' AND p.user_id <> n.sender_id
       AND CASE coalesce(p.notification_level, CASE r.type WHEN 'direct' THEN 'all' ELSE 'mentions' END)
         WHEN 'all' THEN true
         WHEN 'mentions' THEN coalesce(n.mentions @> to_jsonb(p.user_id), false)
         ELSE false END
-    ORDER BY n.id, s.id;
-  END IF;
+  ) c
+  ORDER BY c.message_id, c.part, c.target_id;
   RETURN NULL;
 END $$;
 CREATE TRIGGER outgoing_calls AFTER INSERT ON messages REFERENCING NEW TABLE AS added
