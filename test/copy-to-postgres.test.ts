@@ -1,4 +1,3 @@
-// store: sqlite only (copies a SQLite file to PostgreSQL; it picks each server's store itself)
 // store: sqlite only (picks both stores itself: a server on SQLite, the copy, a server on PostgreSQL)
 /**
  * `chat-server copy-to-postgres` (a child process) on a database the suite makes through the
