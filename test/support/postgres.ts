@@ -110,7 +110,10 @@ export async function serverDatabase(databasePath: string): Promise<ServerDataba
   let entry = serverDatabases.get(key)
   if (!entry && existsSync(key)) return undefined
   if (!entry) {
-    entry = { database: createTestDatabase('server'), holders: 0 }
+    const database = createTestDatabase('server').catch((error) => {
+      throw new Error(`CHAT_TEST_STORE=postgres: no database for the server on ${POSTGRES_ADMIN_URL} (${String(error)})`)
+    })
+    entry = { database, holders: 0 }
     serverDatabases.set(key, entry)
     // A failed create is not kept: the next server on the path tries again.
     entry.database.catch(() => serverDatabases.delete(key))
