@@ -17,9 +17,12 @@ export const MESSAGE_COLUMNS = `m.id, m.room_id AS "roomId", m.sender_id AS "sen
   m.mentions, m.reactions, m.attachments`
 /** The same as a fragment of a tagged query. */
 export const messageColumns = (sql: SQL) => sql.unsafe(MESSAGE_COLUMNS)
-/** The same for a RETURNING clause (no alias). */
-export const RETURNING_MESSAGE = MESSAGE_COLUMNS.replaceAll('m.', '')
-export const returningMessage = (sql: SQL) => sql.unsafe(`RETURNING ${RETURNING_MESSAGE}`)
+/**
+ * The stored columns a data-modifying CTE returns for MESSAGE_COLUMNS to read (`RETURNING *`
+ * would carry the search column's tsvector along too).
+ */
+export const RETURNING_MESSAGE = `RETURNING id, room_id, sender_id, content, message_type, created_at, client_message_id, edited_at,
+  reply_to_id, mentions, reactions, attachments`
 
 /** jsonb arrives parsed; numbers inside it are JSON numbers already. */
 const list = <T>(value: unknown): T[] => (value === null || value === undefined ? [] : (value as T[]))

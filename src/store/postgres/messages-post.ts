@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import type { Outcome } from '../group-commit'
 import { NotParticipantError, UnattachableFilesError, type AttachmentRecord, type MessageRecord, type Store } from '../store'
 import type { Database } from './database'
-import { MESSAGE_COLUMNS, toRecord, type Row } from './message-rows'
+import { MESSAGE_COLUMNS, RETURNING_MESSAGE, toRecord, type Row } from './message-rows'
 import type { FileWriter } from './writers'
 
 type PostInput = Parameters<Store['postMessage']>[0]
@@ -249,7 +249,7 @@ async function insertChecked(sql: SQL, accepted: Accepted[]): Promise<Map<number
         c.mentions, c.attachments
       FROM checked c WHERE EXISTS (SELECT 1 FROM seq) ORDER BY c.n
       ON CONFLICT (sender_id, room_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-      RETURNING *
+      ${sql.unsafe(RETURNING_MESSAGE)}
     ),
     named AS (
       INSERT INTO mentions (message_id, user_id, room_id)

@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import { createGroupCommit } from '../group-commit'
 import type { MessageRecord, MessageType, Store } from '../store'
 import { bounded, type Database } from './database'
-import { jsonOrNull, MESSAGE_COLUMNS, recordOrNull, toRecord, toRecords, withReaction, type Row } from './message-rows'
+import { jsonOrNull, MESSAGE_COLUMNS, RETURNING_MESSAGE, recordOrNull, toRecord, toRecords, withReaction, type Row } from './message-rows'
 import { createPostBatch } from './messages-post'
 import { lockRoom, takeIds } from './messages-sequence'
 import type { FileWriter } from './writers'
@@ -54,7 +54,7 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
         m AS (
           INSERT INTO messages (id, room_id, sender_id, content, message_type, created_at)
           SELECT base + 1, ${roomId}::int8, ${senderId}::int8, ${content}::text, ${type}::text, ${now}::int8 FROM seq
-          RETURNING *
+          ${tx.unsafe(RETURNING_MESSAGE)}
         ),
         marked AS (
           UPDATE participants SET last_read_id = m.id FROM m
@@ -106,7 +106,7 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
           m AS (
             UPDATE messages SET content = ${content}::text, mentions = ${jsonOrNull(mentions)}::text::jsonb, edited_at = ${now}::int8
             WHERE id = ${messageId}::int8 AND room_id = (SELECT id FROM r)
-            RETURNING *
+            ${tx.unsafe(RETURNING_MESSAGE)}
           ),
           unnamed AS (
             DELETE FROM mentions WHERE message_id = (SELECT id FROM m) AND NOT (user_id = ANY(${mentions}::int8[]))
@@ -165,7 +165,7 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
           m AS (
             UPDATE messages SET reactions = ${jsonOrNull(reactions)}::text::jsonb
             WHERE id = ${messageId}::int8 AND EXISTS (SELECT 1 FROM changed)
-            RETURNING *
+            ${tx.unsafe(RETURNING_MESSAGE)}
           ),
           seq AS (${takeIds(tx, 1, 'm')}),
           e AS (
