@@ -1,7 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Deps } from './deps'
 import { labelSet } from './metrics'
-import { mapError } from './http/error-mapping'
+import { errorResponse, mapError } from './http/error-mapping'
 import { checkBodyIntegers, coerceIntegerFields } from './http/integer-params'
 import { createBodyLimits } from './http/body-limit'
 import { parseJsonBody } from './http/json-body'
@@ -47,6 +47,8 @@ export function createApp(deps: Deps) {
     .onRequest(({ request }) => {
       started.set(request, performance.now())
       bodyLimits.checkDeclared(request)
+      // A NUL in a query or path (no field needs one; PostgreSQL cannot store it), as in bodies.
+      if (request.url.includes('%00')) return errorResponse('validation_failed', 'the URL must not contain NUL (%00) characters')
       return unmatched.refuseEarly(request)
     })
     // Runs before the routes' declared 'application/json' (which documents the body type), so

@@ -23,7 +23,17 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   // Every body of this API is an object; Elysia would turn an array or a string into `{}` and
   // report a missing field, which misleads.
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request body: must be a JSON object')
+  // PostgreSQL cannot store U+0000 in text, and no name or message needs it: refused on both
+  // stores alike. Only a body that spells the escape can hold one (JSON has no raw NULs).
+  if (/\\u0000/i.test(text) && holdsNul(body)) throw badRequest('request body: text must not contain NUL (\\u0000) characters')
   return body
+}
+
+function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0')
+  if (typeof value !== 'object' || value === null) return false
+  for (const [key, item] of Object.entries(value)) if (key.includes('\0') || holdsNul(item)) return true
+  return false
 }
 
 // Stateless between calls (no `stream` option), so one serves every request.

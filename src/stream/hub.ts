@@ -99,13 +99,15 @@ export async function createStreamHub(options: StreamHubOptions) {
   let pumping = false
   let again = false
   let scheduled = false
+  /** After stop(): the store is closing, nothing more is read. */
+  let stopped = false
 
   /**
    * Asks for a pump after the current batch of I/O: the news of every post handled in this
    * turn of the event loop is read from the store with one query.
    */
   function schedulePump() {
-    if (scheduled) return
+    if (scheduled || stopped) return
     scheduled = true
     setImmediate(() => {
       scheduled = false
@@ -130,7 +132,7 @@ export async function createStreamHub(options: StreamHubOptions) {
       // The store did not answer (PostgreSQL cut off, past its deadline): what was committed
       // stays there to read, so try again soon rather than only on the next news.
       log.error('delivery pump failed; retrying', { error: String(error) })
-      setTimeout(schedulePump, PUMP_RETRY_MS).unref?.()
+      if (!stopped) setTimeout(schedulePump, PUMP_RETRY_MS).unref?.()
     } finally {
       pumping = false
     }
@@ -370,6 +372,7 @@ export async function createStreamHub(options: StreamHubOptions) {
       for (const set of userStreams.values()) for (const sub of set) sub.end('shutdown')
     },
     stop() {
+      stopped = true
       clearInterval(heartbeat)
       if (safety) clearInterval(safety)
       stopResync()
