@@ -1,17 +1,16 @@
-// store: sqlite only (ages uploads by writing the SQLite file)
 /**
  * Files through HTTP (API.md, Files): uploads streamed to disk, their limits, what is left on
  * disk (nothing, when an upload fails or goes away), names, who may read a file, Range and
  * ETag, posting with attachmentIds, deletion and the orphan sweep. Raw sockets for the bodies a
  * client lies about, sends chunked, or abandons. Everything over HTTP, so it runs against the
- * binary too; the sweep test ages an upload in the database file, as a day passing would.
+ * binary too; the sweep test ages an upload in the database, as a day passing would.
  */
-import { Database } from 'bun:sqlite'
 import type { Socket } from 'bun'
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { existsSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { call, createRoom, eventually, newUser, newUsers, openStream, startServer, within, type TestServer, type TestUser } from './helpers'
+import { onDatabase } from './support/accounts'
 import { rawExchange, type RawReply } from './support/raw-http'
 
 const LIMIT = 256 * 1024
@@ -479,10 +478,7 @@ describe('the orphan sweep', () => {
       const [old, fresh, posted] = [await up('old'), await up('fresh'), await up('posted')]
       await call(swept.url, `/api/chat/rooms/${room.id}/messages`, { token: user.token, body: { attachmentIds: [posted.id] } })
       // A day passes for two of them: the unattached one goes, the posted one stays.
-      const db = new Database(swept.config.databasePath)
-      db.run('PRAGMA busy_timeout = 5000')
-      db.run(`UPDATE files SET created_at = created_at - 25 * 3600 * 1000 WHERE id IN (?, ?)`, [old.id, posted.id])
-      db.close()
+      await onDatabase(swept.config, 'UPDATE files SET created_at = created_at - 25 * 3600 * 1000 WHERE id IN (?, ?)', old.id, posted.id)
       const status = async (file: { url: string }) => (await fetch(swept.url + file.url, { headers: { authorization: `Bearer ${user.token}` } })).status
       await eventually(async () => (await status(old)) === 404, 5000, 'the old upload swept')
       await eventually(async () => filesOnDisk(swept).filter((p) => !p.startsWith('incoming')).length === 2, 5000, 'its file removed')

@@ -1,7 +1,6 @@
-// store: sqlite only (reads and ages sessions in the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { Database } from 'bun:sqlite'
 import { call, newUser, startServer, type TestServer } from './helpers'
+import { onDatabase, queryDatabase } from './support/accounts'
 
 let server: TestServer
 beforeAll(async () => (server = await startServer()))
@@ -131,36 +130,26 @@ describe('sessions', () => {
   it('deletes a user\'s expired sessions when they next sign in, and keeps the live ones', async () => {
     const user = await newUser(server.url, 'expiring')
     const live = await login({ username: user.username, password: 'password-123' })
-    const db = new Database(server.config.databasePath)
-    try {
-      db.run('PRAGMA busy_timeout = 5000')
-      const ids = () => (db.query('SELECT id FROM sessions WHERE user_id = ? ORDER BY id').all(user.id) as { id: number }[]).map((r) => r.id)
-      const [first, second] = ids()
-      db.query('UPDATE sessions SET expires_at = ? WHERE id = ?').run(Date.now() - 1, first!)
-      expect((await call(server.url, '/api/auth/me', { token: user.token })).status).toBe(401)
+    // Ids as numbers: PostgreSQL gives int8 as strings.
+    const ids = async () => (await queryDatabase<{ id: number | string }>(server.config, 'SELECT id FROM sessions WHERE user_id = ? ORDER BY id', user.id)).map((r) => Number(r.id))
+    const [first, second] = await ids()
+    await onDatabase(server.config, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, first!)
+    expect((await call(server.url, '/api/auth/me', { token: user.token })).status).toBe(401)
 
-      const third = await login({ username: user.username, password: 'password-123' })
-      expect(third.status).toBe(200)
-      expect(ids()).toEqual([second!, expect.any(Number)])
-      expect((await call(server.url, '/api/auth/me', { token: live.body.token })).status).toBe(200)
-    } finally {
-      db.close()
-    }
+    const third = await login({ username: user.username, password: 'password-123' })
+    expect(third.status).toBe(200)
+    expect(await ids()).toEqual([second!, expect.any(Number)])
+    expect((await call(server.url, '/api/auth/me', { token: live.body.token })).status).toBe(200)
   })
 
   it('stores passwords as argon2id hashes and tokens only as hashes', async () => {
     const user = await newUser(server.url, 'stored')
-    const db = new Database(server.config.databasePath, { readonly: true })
-    try {
-      const row = db.query('SELECT password_hash FROM users WHERE id = ?').get(user.id) as { password_hash: string }
-      expect(row.password_hash).toStartWith('$argon2id$')
-      const sessions = db.query('SELECT token_hash FROM sessions WHERE user_id = ?').all(user.id) as { token_hash: Uint8Array }[]
-      expect(sessions.length).toBe(1)
-      expect(Buffer.from(sessions[0]!.token_hash).toString()).not.toContain(user.token)
-      expect(sessions[0]!.token_hash.byteLength).toBe(32)
-    } finally {
-      db.close()
-    }
+    const [row] = await queryDatabase<{ password_hash: string }>(server.config, 'SELECT password_hash FROM users WHERE id = ?', user.id)
+    expect(row!.password_hash).toStartWith('$argon2id$')
+    const sessions = await queryDatabase<{ token_hash: Uint8Array }>(server.config, 'SELECT token_hash FROM sessions WHERE user_id = ?', user.id)
+    expect(sessions.length).toBe(1)
+    expect(Buffer.from(sessions[0]!.token_hash).toString()).not.toContain(user.token)
+    expect(sessions[0]!.token_hash.byteLength).toBe(32)
   })
 })
 

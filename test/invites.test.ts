@@ -1,10 +1,9 @@
-// store: sqlite only (its admin is made by a second process on the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
 import { call, startServer, type TestServer, type TestUser } from './helpers'
 import { login, onDatabase, openAsOtherProcess, PASSWORD } from './support/accounts'
 
 // Registration closed: the way in is an invite. The admin is made as the command line makes
-// one, by a second process on the database file.
+// one, by a second process on the database.
 let server: TestServer
 let admin: TestUser
 let member: TestUser
@@ -13,7 +12,7 @@ const name = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${++seq}`
 
 beforeAll(async () => {
   server = await startServer({ allowRegistration: false })
-  const other = openAsOtherProcess(server.config.databasePath)
+  const other = await openAsOtherProcess(server.config)
   try {
     const first = await other.admin.createUser({ username: name('invadmin'), password: PASSWORD })
     const second = await other.admin.createUser({ username: name('invmember'), password: PASSWORD })
@@ -21,7 +20,7 @@ beforeAll(async () => {
     admin = { id: first.id, username: first.username, token: (await login(server.url, first.username)).body.token }
     member = { id: second.id, username: second.username, token: (await login(server.url, second.username)).body.token }
   } finally {
-    other.close()
+    await other.close()
   }
 })
 afterAll(() => server.stop())
@@ -60,7 +59,7 @@ describe('invites', () => {
     expect((await live()).map((i) => i.token)).not.toContain(once.token)
 
     const aging = await invite()
-    onDatabase(server.config.databasePath, 'UPDATE invites SET expires_at = ? WHERE token = ?', Date.now() - 1, aging.token)
+    await onDatabase(server.config, 'UPDATE invites SET expires_at = ? WHERE token = ?', Date.now() - 1, aging.token)
     expect((await register(aging.token)).status).toBe(403)
 
     const revoked = await invite()
@@ -82,7 +81,7 @@ describe('invites', () => {
 
   it('count a use taken by another process on the database: the last one goes to one of them', async () => {
     const last = await invite({ maxUses: 1 })
-    const other = openAsOtherProcess(server.config.databasePath)
+    const other = await openAsOtherProcess(server.config)
     try {
       const viaOther = other.store.createUser({ username: name('invproc'), displayName: 'x', passwordHash: 'x', now: Date.now(), inviteToken: last.token }).then(
         () => 'in',
@@ -91,7 +90,7 @@ describe('invites', () => {
       const [http, direct] = await Promise.all([register(last.token), viaOther])
       expect([http.status === 201 ? 'in' : 'refused', direct].sort()).toEqual(['in', 'refused'])
     } finally {
-      other.close()
+      await other.close()
     }
   })
 

@@ -1,6 +1,4 @@
-// store: sqlite only (ages tokens by writing the SQLite file)
 import { afterAll, beforeAll, describe, expect, it } from 'bun:test'
-import { Database } from 'bun:sqlite'
 import { call, createRoom, newUser, openStream, startServer, type TestServer, type TestUser } from './helpers'
 import { adminAndMember, createToken, onDatabase } from './support/accounts'
 
@@ -73,14 +71,14 @@ describe('access tokens', () => {
     const first = ((await list(user)).body as any[])[0].lastUsedAt
     expect(Date.parse(first)).toBeGreaterThanOrEqual(before - 1000)
     // A use 30 s after the last one (aged in the database) is not written again; past a minute it is.
-    onDatabase(server.config.databasePath, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 30_000, made.id)
+    await onDatabase(server.config, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 30_000, made.id)
     const aged = ((await list(user)).body as any[])[0].lastUsedAt
     await call(server.url, '/api/chat/rooms', { token: made.token })
     expect(((await list(user)).body as any[])[0].lastUsedAt).toBe(aged)
-    onDatabase(server.config.databasePath, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 61_000, made.id)
+    await onDatabase(server.config, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 61_000, made.id)
     // The session cache (single instance) keeps a token for up to a minute; a new one is read afresh.
     const fresh = await createToken(server.url, user, { name: 'fresh' })
-    onDatabase(server.config.databasePath, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 61_000, fresh.id)
+    await onDatabase(server.config, 'UPDATE sessions SET last_used_at = ? WHERE id = ?', Date.now() - 61_000, fresh.id)
     await call(server.url, '/api/chat/rooms', { token: fresh.token })
     const touched = ((await list(user)).body as any[]).find((t) => t.id === fresh.id).lastUsedAt
     expect(Date.now() - Date.parse(touched)).toBeLessThan(10_000)
@@ -112,7 +110,7 @@ describe('access tokens', () => {
   it('expire', async () => {
     const user = await newUser(server.url, 'tokexp')
     const made = await createToken(server.url, user, { name: 'short', expiresInDays: 1 })
-    onDatabase(server.config.databasePath, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, made.id)
+    await onDatabase(server.config, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, made.id)
     // A fresh server process has no cached copy of it.
     const fresh = await startServer({ databasePath: server.config.databasePath })
     try {
@@ -125,23 +123,17 @@ describe('access tokens', () => {
 
   it('are at most 200 live per user (409), so the list shows them all; an expired one does not count', async () => {
     const user = await newUser(server.url, 'tokmax')
-    const db = new Database(server.config.databasePath)
-    try {
-      db.run('PRAGMA busy_timeout = 5000')
-      const insert = db.query(`INSERT INTO sessions (token_hash, user_id, kind, name, created_at, expires_at) VALUES (?, ?, 'token', 'bulk', ?, NULL)`)
-      db.transaction(() => {
-        for (let i = 0; i < 199; i++) insert.run(crypto.getRandomValues(new Uint8Array(32)), user.id, Date.now())
-      })()
-    } finally {
-      db.close()
-    }
+    // 199 tokens written straight to the database, in one statement (multi-row VALUES: both stores).
+    const rows = Array.from({ length: 199 }, () => [crypto.getRandomValues(new Uint8Array(32)), user.id, Date.now()])
+    const values = rows.map(() => "(?, ?, 'token', 'bulk', ?, NULL)").join(', ')
+    await onDatabase(server.config, `INSERT INTO sessions (token_hash, user_id, kind, name, created_at, expires_at) VALUES ${values}`, ...rows.flat())
     const last = await createToken(server.url, user, { name: 'the 200th' })
     const refused = await call(server.url, '/api/auth/tokens', { token: user.token, body: { name: 'one more' } })
     expect(refused.status).toBe(409)
     expect(refused.body.error.code).toBe('conflict')
     expect((await list(user)).body).toHaveLength(200)
 
-    onDatabase(server.config.databasePath, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, last.id)
+    await onDatabase(server.config, 'UPDATE sessions SET expires_at = ? WHERE id = ?', Date.now() - 1, last.id)
     expect((await call(server.url, '/api/auth/tokens', { token: user.token, body: { name: 'in its place' } })).status).toBe(201)
   })
 

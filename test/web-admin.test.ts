@@ -1,4 +1,3 @@
-// store: sqlite only (its owner is made by the command line on DATABASE_PATH)
 /**
  * The account dialog, the Administration page and the join / reset links, in Chromium against
  * the real server (a child process): what a person sees and the accessible names of the
@@ -157,7 +156,9 @@ describe.skipIf(unavailable !== null)('web client administration', () => {
     const closed = await spawnServer({ env: { ALLOW_REGISTRATION: 'false' } })
     const contexts: BrowserContext[] = []
     try {
-      const added = await runCli(['users', 'add', 'owner', '--admin', '--password-stdin'], { env: { DATABASE_PATH: closed.dbPath }, stdin: `${PASSWORD}\n` })
+      // On the server's database: its file, or its PostgreSQL database when it runs on one.
+      const onItsDatabase = closed.databaseUrl === undefined ? [] : ['--database-url', closed.databaseUrl]
+      const added = await runCli(['users', 'add', 'owner', '--admin', '--password-stdin', ...onItsDatabase], { env: { DATABASE_PATH: closed.dbPath }, stdin: `${PASSWORD}\n` })
       expect(added.code).toBe(0)
       const { user, token: ownerToken } = await call<{ user: { id: number; displayName: string }; token: string }>(closed, 'POST', '/api/auth/login', undefined, { username: 'owner', password: PASSWORD })
       const owner: Account = { id: user.id, username: 'owner', displayName: user.displayName, token: ownerToken }

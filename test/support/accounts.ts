@@ -1,12 +1,15 @@
 /**
  * Test support for accounts (issue 12): signing in, a second process's view of a server's
- * database (what the command line does: the store and the admin service on the same file), and
- * editing that file directly for what cannot be waited for (an expiry a day away).
+ * database (what the command line does: the store and the admin service on the same database),
+ * and editing that database directly for what cannot be waited for (an expiry a day away). Both
+ * stores: the SQLite file, or the PostgreSQL database when the server's config has databaseUrl.
  */
+import { SQL } from 'bun'
 import { Database } from 'bun:sqlite'
 import { createMemoryBus } from '../../src/bus/memory'
 import { createAdminService, type AdminService } from '../../src/modules/admin/service'
 import { createAuthService } from '../../src/modules/auth/service'
+import { createPostgresStore } from '../../src/store/postgres'
 import { createSqliteStore } from '../../src/store/sqlite'
 import type { Store } from '../../src/store/store'
 import { call, newUser, type TestUser } from '../helpers'
@@ -44,27 +47,60 @@ export async function setUser(url: string, admin: TestUser, userId: number, chan
 export interface OtherProcess {
   store: Store
   admin: AdminService
-  close(): void
+  close(): Promise<void>
+}
+
+/** Where a server keeps its accounts: the SQLite file, or the PostgreSQL database when databaseUrl is set. */
+export interface DatabaseOf {
+  databasePath: string
+  databaseUrl?: string
 }
 
 /**
  * The database of a running server opened as a second writer, with the services the command
- * line uses: its changes reach the server only through the file.
+ * line uses: its changes reach the server only through the database. On PostgreSQL that is
+ * another store (its own pool) on the same database, exactly what another host is.
  */
-export function openAsOtherProcess(databasePath: string): OtherProcess {
-  const store = createSqliteStore(databasePath)
+export async function openAsOtherProcess(config: DatabaseOf): Promise<OtherProcess> {
+  const store = config.databaseUrl === undefined ? createSqliteStore(config.databasePath) : await createPostgresStore({ url: config.databaseUrl })
   const bus = createMemoryBus()
   const auth = createAuthService({ store, bus, allowRegistration: true, authAttemptsPerMinute: 0, sessionTtlDays: 30, cacheSessions: false })
   return { store, admin: createAdminService({ store, auth }), close: () => store.close() }
 }
 
-/** Runs one SQL statement on the database file (a second connection), e.g. to age a row. */
-export function onDatabase(databasePath: string, sql: string, ...params: (string | number | null)[]) {
-  const db = new Database(databasePath)
-  try {
-    db.run('PRAGMA busy_timeout = 5000')
-    db.query(sql).run(...params)
-  } finally {
-    db.close()
+type Param = string | number | null | Uint8Array
+
+/**
+ * Runs one SQL statement on the server's database (a second connection) and returns its rows,
+ * e.g. to age a row or to read what is stored. `?` placeholders, in SQL both SQLite and
+ * PostgreSQL accept. PostgreSQL gives int8 columns as strings and bytea as a Buffer: convert
+ * with Number() where a number is meant.
+ */
+export async function queryDatabase<Row = Record<string, unknown>>(config: DatabaseOf, sql: string, ...params: Param[]): Promise<Row[]> {
+  if (config.databaseUrl === undefined) {
+    const db = new Database(config.databasePath)
+    try {
+      db.run('PRAGMA busy_timeout = 5000')
+      return db.query(sql).all(...params) as Row[]
+    } finally {
+      db.close()
+    }
   }
+  const pg = new SQL(config.databaseUrl, { max: 1 })
+  try {
+    return [...((await pg.unsafe(numberedPlaceholders(sql), params)) as Row[])]
+  } finally {
+    await pg.close({ timeout: 1 })
+  }
+}
+
+/** Runs one SQL statement on the server's database for its effect (see queryDatabase). */
+export async function onDatabase(config: DatabaseOf, sql: string, ...params: Param[]): Promise<void> {
+  await queryDatabase(config, sql, ...params)
+}
+
+/** `?` placeholders as PostgreSQL's `$1..$n`; a `?` inside a quoted string stays as it is. */
+function numberedPlaceholders(sql: string): string {
+  let n = 0
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (match) => (match === '?' ? `$${++n}` : match))
 }
