@@ -1,8 +1,9 @@
 import { Elysia } from 'elysia'
 import type { Deps } from './deps'
 import { labelSet } from './metrics'
-import { errorResponse, mapError } from './http/error-mapping'
+import { mapError } from './http/error-mapping'
 import { checkBodyIntegers, coerceIntegerFields } from './http/integer-params'
+import { refuseNul } from './http/nul-text'
 import { createBodyLimits } from './http/body-limit'
 import { parseJsonBody } from './http/json-body'
 import { createRouteTable } from './http/route-table'
@@ -47,8 +48,6 @@ export function createApp(deps: Deps) {
     .onRequest(({ request }) => {
       started.set(request, performance.now())
       bodyLimits.checkDeclared(request)
-      // A NUL in a query or path (no field needs one; PostgreSQL cannot store it), as in bodies.
-      if (request.url.includes('%00')) return errorResponse('validation_failed', 'the URL must not contain NUL (%00) characters')
       return unmatched.refuseEarly(request)
     })
     // Runs before the routes' declared 'application/json' (which documents the body type), so
@@ -56,6 +55,8 @@ export function createApp(deps: Deps) {
     // (see bodyLimits) gets it untouched, for its own `parse`.
     .onParse(({ request, route }) => (bodyLimits.readsOwnBody(request.method, route) ? undefined : parseJsonBody(request)))
     .onTransform(({ request, route, params, query, body }) => {
+      // A NUL in a query or path (no field needs one; PostgreSQL cannot store it), as in bodies.
+      if (request.url.includes('%00')) refuseNul(params, query)
       const fields = routes.integerFields(request.method, route)
       coerceIntegerFields(params, fields.params)
       coerceIntegerFields(query, fields.query)
