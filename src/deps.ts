@@ -134,7 +134,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     async close() {
       streams.stop()
       revocations.stop()
-      files.stop()
+      await files.stop()
       searchBackfill.stop()
       await delivery.stop()
       await Promise.allSettled([bus.close(), presence.close()])

@@ -30,7 +30,6 @@ async function main() {
   const deps = await createDeps(config, log)
   const app = createApp(deps).listen(serverOptions(config))
   const server = app.server!
-  console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${databaseLabel(config)}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
 
   let stopping = false
   async function shutdown(signal: string) {
@@ -47,6 +46,9 @@ async function main() {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+  // Only now: a supervisor (or a test) may signal as soon as it reads this line, and a signal
+  // before the handlers were in place would kill the process instead of stopping it cleanly.
+  console.log(`chat-server ${VERSION} listening on http://${config.host}:${server.port} (database ${databaseLabel(config)}, bus ${config.redisUrl ? 'redis' : 'in-process'})`)
 }
 
 async function healthcheck(port: number) {

@@ -13,7 +13,8 @@ export interface FileReaper {
   sweep(): Promise<void>
   /** Sweeps now and every intervalMs until stopped. */
   start(intervalMs: number): void
-  stop(): void
+  /** Stops the timer and waits for a purge or sweep under way (before the store closes). */
+  stop(): Promise<void>
 }
 
 /**
@@ -25,7 +26,7 @@ export interface FileReaper {
 export function createFileReaper({ store, storage, log, now = Date.now }: { store: Store; storage: FileStorage; log: Logger; now?: () => number }): FileReaper {
   let running: Promise<void> | null = null
   let again = false
-  let sweeping = false
+  let sweeping: Promise<void> | null = null
   let timer: ReturnType<typeof setInterval> | undefined
 
   async function drain() {
@@ -59,9 +60,12 @@ export function createFileReaper({ store, storage, log, now = Date.now }: { stor
     return running
   }
 
-  async function sweep() {
-    if (sweeping) return
-    sweeping = true
+  function sweep(): Promise<void> {
+    sweeping ??= sweepOnce().finally(() => (sweeping = null))
+    return sweeping
+  }
+
+  async function sweepOnce() {
     try {
       const cutoff = now() - UNATTACHED_TTL_MS
       const deleted = await store.deleteUnattachedFiles(cutoff)
@@ -76,8 +80,6 @@ export function createFileReaper({ store, storage, log, now = Date.now }: { stor
       }
     } catch (error) {
       log.error('upload sweep failed', { error: String(error) })
-    } finally {
-      sweeping = false
     }
   }
 
@@ -90,8 +92,9 @@ export function createFileReaper({ store, storage, log, now = Date.now }: { stor
       timer = setInterval(() => void sweep(), intervalMs)
       timer.unref?.()
     },
-    stop() {
+    async stop() {
       clearInterval(timer)
+      await Promise.all([running, sweeping])
     },
   }
 }
