@@ -97,10 +97,11 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
      * counter), then the message row (locked by the UPDATE), its mentions, and last the number
      * and the event, only when the message was there. Mentions no longer named are deleted and
      * new ones inserted: two disjoint sets, so the order PostgreSQL runs the two CTEs in does
-     * not matter (they share one snapshot).
+     * not matter (they share one snapshot). Autocommit: the counter is held to the end of
+     * this one statement, with no COMMIT round trip after it.
      */
     async editMessage({ roomId, messageId, content, mentions, now }) {
-      const rows: Row[] = await db.tx(
+      const rows: Row[] = await db.run(
         (tx) => tx`
           WITH r AS (${lockRoom(tx, roomId)}),
           m AS (
