@@ -94,6 +94,23 @@ describe.skipIf(noPostgres)('the PostgreSQL store with several instances', () =>
     expect(await instances[0]!.history({ roomId: room.id, limit: 100 })).toHaveLength(10)
   })
 
+  it('refuses text PostgreSQL cannot store (NUL) as bad input, alone in its batch', async () => {
+    const alice = await user()
+    const room = await instances[0]!.createRoom({ name: 'r', visibility: 'private', ownerId: alice.id, participantIds: [], now: now() })
+    const [before, bad, after] = await Promise.allSettled([
+      post(instances[0]!, room.id, alice, 'fine'),
+      post(instances[0]!, room.id, alice, 'nul \u0000 inside'),
+      post(instances[0]!, room.id, alice, 'fine too'),
+    ])
+    expect(bad.status).toBe('rejected')
+    expect((bad as PromiseRejectedResult).reason).toMatchObject({ status: 400 })
+    expect([before.status, after.status]).toEqual(['fulfilled', 'fulfilled'])
+    expect((await instances[0]!.history({ roomId: room.id, limit: 10 })).map((m) => m.content)).toEqual(['fine', 'fine too'])
+    const { message } = (before as PromiseFulfilledResult<Awaited<ReturnType<Store['postMessage']>>>).value
+    await expect(instances[0]!.editMessage({ roomId: room.id, messageId: message.id, content: '\u0000', mentions: [], now: now() })).rejects.toMatchObject({ status: 400 })
+    await expect(instances[0]!.createRoom({ name: 'a\u0000b', visibility: 'private', ownerId: alice.id, participantIds: [], now: now() })).rejects.toMatchObject({ status: 400 })
+  })
+
   it('gives a pair one direct room when both instances create it at once', async () => {
     const [alice, bob] = [await user(), await user()]
     const [a, b] = await Promise.all([

@@ -48,6 +48,19 @@ export const recordOrNull = (rows: Row[]): MessageRecord | null => (rows[0] ? to
 /** A jsonb parameter of a list: NULL when empty (as the columns store it), else its JSON text. */
 export const jsonOrNull = (values: readonly unknown[]): string | null => (values.length === 0 ? null : JSON.stringify(values))
 
+/**
+ * PostgreSQL text cannot hold NUL (SQLite's can): such a value is refused before it reaches a
+ * statement, as a client's bad input (`status` 400: the HTTP layer's validation_failed), not
+ * as the database's error (a 500, and in a post batch the failure of every post with it).
+ */
+export class UnstorableTextError extends RangeError {
+  readonly status = 400
+}
+
+export function assertStorable(...values: (string | null | undefined)[]): void {
+  for (const value of values) if (value?.includes('\u0000')) throw new UnstorableTextError('text with a NUL character cannot be stored')
+}
+
 /** The columns of a room (alias r). */
 export const ROOM_COLUMNS = `r.id, r.name, r.type, r.visibility, r.owner_id AS "ownerId", r.created_at AS "createdAt"`
 export const roomColumns = (sql: SQL) => sql.unsafe(ROOM_COLUMNS)

@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import type { Outcome } from '../group-commit'
 import { NotParticipantError, UnattachableFilesError, type AttachmentRecord, type MessageRecord, type Store } from '../store'
 import type { Database } from './database'
-import { MESSAGE_COLUMNS, RETURNING_MESSAGE, toRecord, type Row } from './message-rows'
+import { assertStorable, MESSAGE_COLUMNS, RETURNING_MESSAGE, toRecord, type Row } from './message-rows'
 import type { FileWriter } from './writers'
 
 type PostInput = Parameters<Store['postMessage']>[0]
@@ -107,9 +107,11 @@ async function postBatch(
       outcomes[index] = notParticipant()
       continue
     }
-    // PostgreSQL text cannot hold NUL: refused alone, rather than failing the batch's insert.
-    if (input.content.includes('\u0000')) {
-      outcomes[index] = { error: new RangeError('content: NUL characters cannot be stored') }
+    // Refused alone, rather than failing the batch's insert.
+    try {
+      assertStorable(input.content, input.clientMessageId)
+    } catch (error) {
+      outcomes[index] = { error }
       continue
     }
     const key = clientKey(input)

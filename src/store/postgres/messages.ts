@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import { createGroupCommit } from '../group-commit'
 import type { MessageRecord, MessageType, Store } from '../store'
 import { bounded, type Database } from './database'
-import { jsonOrNull, MESSAGE_COLUMNS, RETURNING_MESSAGE, recordOrNull, toRecord, toRecords, withReaction, type Row } from './message-rows'
+import { assertStorable, jsonOrNull, MESSAGE_COLUMNS, RETURNING_MESSAGE, recordOrNull, toRecord, toRecords, withReaction, type Row } from './message-rows'
 import { createPostBatch } from './messages-post'
 import { lockRoom, takeIds } from './messages-sequence'
 import type { FileWriter } from './writers'
@@ -101,6 +101,7 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
      * this one statement, with no COMMIT round trip after it.
      */
     async editMessage({ roomId, messageId, content, mentions, now }) {
+      assertStorable(content)
       const rows: Row[] = await db.run(
         (tx) => tx`
           WITH r AS (${lockRoom(tx, roomId)}),
@@ -148,6 +149,7 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
      * when the reaction was already there (or already absent).
      */
     async setReaction({ roomId, messageId, userId, emoji, on, now }) {
+      assertStorable(emoji)
       return db.tx(async (tx) => {
         const current = recordOrNull(
           await tx`
@@ -194,6 +196,8 @@ export function createMessageStore(db: Database, files: FileWriter): MessageStor
     },
 
     async findClientMessage(senderId, roomId, clientMessageId) {
+      // No message can have been stored under it.
+      if (clientMessageId.includes('\u0000')) return null
       return db.run((sql) => byClientId(sql, senderId, roomId, clientMessageId))
     },
 

@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import type { NotificationLevel, RoomRecord, RoomSummary, Store, UserRecord } from '../store'
 import { toUser, userColumns } from './accounts-rows'
 import { bounded, num, sqlState, type Database } from './database'
-import { MESSAGE_COLUMNS, ROOM_COLUMNS, toRecord, toRoom, type Row } from './message-rows'
+import { assertStorable, MESSAGE_COLUMNS, ROOM_COLUMNS, toRecord, toRoom, type Row } from './message-rows'
 import type { MessageWriter } from './messages'
 import { lockRoom } from './messages-sequence'
 
@@ -82,6 +82,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
 
   return {
     async createRoom({ name, visibility, ownerId, participantIds, now }) {
+      assertStorable(name)
       const userIds = [...new Set([ownerId, ...participantIds])]
       const [row] = await db.run(
         (sql) => sql`
@@ -101,6 +102,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
      * statement (a new snapshot) finds the first's room.
      */
     async ensureDirectRoom(userA, userB, name, now) {
+      assertStorable(name)
       const [low, high] = userA < userB ? [userA, userB] : [userB, userA]
       const key = `${low}:${high}`
       return db.tx(async (tx) => {
