@@ -1,9 +1,6 @@
-/**
- * The file guarantees of `Store` on the PostgreSQL store: the same suite as the SQLite store's
- * (test/attachments-store.test.ts; importing it registers that file's SQLite run here too).
- */
+/** The file guarantees of `Store` (test/store/files-contract.ts) on the PostgreSQL store. */
 import { createPostgresStore } from '../../src/store/postgres'
-import { runFileStoreContract } from '../attachments-store.test'
+import { runFileStoreContract } from './files-contract'
 import { createTestDatabase, skipWithoutPostgres } from '../support/postgres'
 
 if (!(await skipWithoutPostgres())) {
