@@ -330,7 +330,7 @@ describe('copy-to-postgres --help', () => {
     const run = await runCli(['copy-to-postgres', '--help'])
     expect(run.stderr).toBe('')
     expect(run.code).toBe(0)
-    expect(run.lines[0]).toBe('Usage: chat-server copy-to-postgres [settings]')
+    expect(run.lines[0]).toBe('Usage: chat-server copy-to-postgres [--replace-nul] [settings]')
     for (const text of ['--database-path <value>', '--database-url <value>', '--files-path <value>', 'empty', 'one transaction', 'Last-Event-ID']) expect(run.stdout).toContain(text)
     expect((await runCli(['--help'])).stdout).toContain('\n  copy-to-postgres')
   })

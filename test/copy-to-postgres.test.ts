@@ -386,12 +386,16 @@ describe.skipIf(noPostgres)('copy-to-postgres: refusals, and an older SQLite dat
   })
 
   it('stops at a NUL character in text, naming its row; --replace-nul writes U+FFFD instead', async () => {
-    // SQLite stores what the API accepted; PostgreSQL's text cannot hold a NUL.
+    // The API refuses NUL now, but a database written before it may hold one (SQLite took
+    // it); PostgreSQL's text cannot. Written into the file directly, as an older server did.
     const sqlite = await startServer({ databaseUrl: undefined })
     const user = await newUser(sqlite.url, 'nul')
     const room = await createRoom(sqlite.url, user)
-    const message = await post(sqlite.url, user, room.id, 'before\u0000after')
+    const message = await post(sqlite.url, user, room.id, 'before')
     await sqlite.stop()
+    const file = new Database(sqlite.config.databasePath)
+    file.query('UPDATE messages SET content = ? WHERE id = ?').run('before\u0000after', message.id)
+    file.close()
     const target = await createTestDatabase('copy_nul')
     const sql = new SQL(target.url, { max: 1 })
     const args = ['copy-to-postgres', '--database-path', sqlite.config.databasePath, '--database-url', target.url]
