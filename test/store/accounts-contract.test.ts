@@ -2,7 +2,8 @@ import { join } from 'node:path'
 import { createSqliteStore } from '../../src/store/sqlite'
 import { createPostgresStore } from '../../src/store/postgres'
 import { tempDir } from '../helpers'
-import { createTestDatabase, skipWithoutPostgres } from '../support/postgres'
+import { skipWithoutPostgres } from '../support/postgres'
+import { reusedDatabase } from '../support/postgres-reuse'
 import { runAccountsContract } from './accounts-contract'
 
 // Each run has a second store on the same database, as another process or host would have.
@@ -21,16 +22,16 @@ runAccountsContract('sqlite', async () => {
 })
 
 if (!(await skipWithoutPostgres())) {
+  const database = reusedDatabase('accounts')
   runAccountsContract('postgres', async () => {
-    const database = await createTestDatabase('accounts')
-    const store = await createPostgresStore({ url: database.url })
-    const peer = await createPostgresStore({ url: database.url })
+    const url = await database.empty()
+    const store = await createPostgresStore({ url })
+    const peer = await createPostgresStore({ url })
     return {
       store,
       peer,
       async cleanup() {
         await Promise.all([store.close(), peer.close()])
-        await database.drop()
       },
     }
   })

@@ -6,6 +6,7 @@ import { createSqliteStore } from '../../src/store/sqlite'
 import type { Store } from '../../src/store/store'
 import { tempDir } from '../helpers'
 import { createTestDatabase, skipWithoutPostgres } from '../support/postgres'
+import { reusedDatabase } from '../support/postgres-reuse'
 import { runIntegrationsContract } from './integrations-contract'
 
 runIntegrationsContract('sqlite', async () => {
@@ -25,19 +26,19 @@ runIntegrationsContract('sqlite', async () => {
 })
 
 if (!(await skipWithoutPostgres())) {
+  const database = reusedDatabase('integrations')
   runIntegrationsContract('postgres', async () => {
-    const database = await createTestDatabase('integrations')
-    const stores: Store[] = [await createPostgresStore({ url: database.url })]
+    const url = await database.empty()
+    const stores: Store[] = [await createPostgresStore({ url })]
     return {
       store: stores[0]!,
       async another() {
-        const store = await createPostgresStore({ url: database.url })
+        const store = await createPostgresStore({ url })
         stores.push(store)
         return store
       },
       async cleanup() {
         for (const store of stores) await store.close()
-        await database.drop()
       },
     }
   })

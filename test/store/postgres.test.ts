@@ -3,21 +3,16 @@ import { SQL } from 'bun'
 import { createPostgresStore } from '../../src/store/postgres'
 import { NotParticipantError, type Store, type StoredEvent, type UserRecord } from '../../src/store/store'
 import { createTestDatabase, POSTGRES_ADMIN_URL, skipWithoutPostgres, type TestDatabase } from '../support/postgres'
+import { reusedDatabase } from '../support/postgres-reuse'
 import { runStoreContract } from './contract'
 
 const noPostgres = await skipWithoutPostgres()
 
 if (!noPostgres) {
+  const database = reusedDatabase('contract')
   runStoreContract('postgres', async () => {
-    const database = await createTestDatabase('contract')
-    const store = await createPostgresStore({ url: database.url })
-    return {
-      store,
-      async cleanup() {
-        await store.close()
-        await database.drop()
-      },
-    }
+    const store = await createPostgresStore({ url: await database.empty() })
+    return { store, cleanup: () => store.close() }
   })
 }
 
