@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 
 const ROOT = resolve(import.meta.dir, '..')
-const STARTS_A_SERVER = /\b(startServer|spawnServer|startCluster|startHostServer)\(/
+const STARTS_A_SERVER = /\b(startServer|spawnServer|startCluster|startHostServer|startServerAndBrowser)\(/
 
 const binary = resolve(process.argv[2] ?? 'dist/chat-server')
 if (!existsSync(binary)) {

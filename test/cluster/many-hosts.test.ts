@@ -20,9 +20,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { call, createRoom, newUser, openStream, type TestUser } from '../helpers'
 import { startHostServer, type HostServer } from '../support/host-server'
-import { createTestNetwork, namespacesUnavailable, type LinkCut, type TestNetwork } from '../support/netns'
+import { createTestNetwork, freePortOn, namespacesUnavailable, type LinkCut, type TestNetwork } from '../support/netns'
 import { startPostgres, type TestPostgres } from '../support/postgres-server'
-import { startRedisOn, type AddressedRedis } from '../support/redis-on-address'
+import { startRedis, type TestRedis } from '../support/redis-server'
 import { ResumingStream } from '../support/resuming-stream'
 
 const unavailable = namespacesUnavailable()
@@ -94,7 +94,7 @@ describeHosts('many hosts: two instances on two hosts, PostgreSQL and Redis on a
   const cleanup: (() => Promise<unknown> | unknown)[] = []
   let network: TestNetwork
   let postgres: TestPostgres
-  let redis: AddressedRedis
+  let redis: TestRedis
   let a: HostServer
   let b: HostServer
   let alice: TestUser
@@ -135,10 +135,10 @@ describeHosts('many hosts: two instances on two hosts, PostgreSQL and Redis on a
     network = await createTestNetwork(['a', 'b'])
     lap('network')
     cleanup.push(() => network.destroy())
-    const services = await Promise.allSettled([startPostgres(network.serviceAddress), startRedisOn(network.serviceAddress)])
+    const services = await Promise.allSettled([startPostgres(network.serviceAddress), startRedis(await freePortOn(network.serviceAddress), network.serviceAddress)])
     for (const s of services) if (s.status === 'fulfilled') cleanup.push(() => s.value.stop())
     for (const s of services) if (s.status === 'rejected') throw s.reason
-    ;[postgres, redis] = services.map((s) => (s as PromiseFulfilledResult<any>).value) as [TestPostgres, AddressedRedis]
+    ;[postgres, redis] = services.map((s) => (s as PromiseFulfilledResult<any>).value) as [TestPostgres, TestRedis]
     await postgres.createDatabase(DATABASE)
     cleanup.push(() => postgres.dropDatabase(DATABASE))
     lap('PostgreSQL and Redis')

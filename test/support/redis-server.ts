@@ -42,10 +42,15 @@ export function freePort(): number {
   return port
 }
 
-export async function startRedis(port = freePort()): Promise<TestRedis> {
+/**
+ * `host`: the address it binds, 127.0.0.1 unless a test's hosts (network namespaces) must
+ * reach it on theirs; then protected mode is off, which would refuse every client not on
+ * loopback (the address is on the test's own subnet only).
+ */
+export async function startRedis(port = freePort(), host = '127.0.0.1'): Promise<TestRedis> {
   const binary = findRedisServer()
   if (!binary) throw new Error('redis-server is not installed')
-  let proc = await spawn(binary, port)
+  let proc = await spawn(binary, host, port)
 
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     if (proc.exitCode !== null || proc.signalCode !== null) return
@@ -54,14 +59,14 @@ export async function startRedis(port = freePort()): Promise<TestRedis> {
   }
 
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${host}:${port}`,
     port,
     kill,
     pause: () => proc.kill('SIGSTOP'),
     resume: () => proc.kill('SIGCONT'),
     async restart() {
       await kill()
-      proc = await spawn(binary, port)
+      proc = await spawn(binary, host, port)
     },
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return
@@ -74,31 +79,32 @@ export async function startRedis(port = freePort()): Promise<TestRedis> {
   }
 }
 
-async function spawn(binary: string, port: number) {
+async function spawn(binary: string, host: string, port: number) {
+  const guard = host === '127.0.0.1' ? [] : ['--protected-mode', 'no']
   const proc = Bun.spawn(
-    [binary, '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    [binary, '--port', String(port), '--bind', host, ...guard, '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
     { stdout: 'pipe', stderr: 'pipe' },
   )
   // Polling is the only way to learn that another process is listening; the deadline bounds it.
   const deadline = Date.now() + START_DEADLINE_MS
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) break
-    if (await answersPing(port)) return proc
+    if (await answersPing(host, port)) return proc
     await Bun.sleep(20)
   }
   proc.kill('SIGKILL')
   await proc.exited
   const output = (await new Response(proc.stdout).text()) + (await new Response(proc.stderr).text())
-  throw new Error(`redis-server on port ${port} did not answer PING within ${START_DEADLINE_MS} ms:\n${output}`)
+  throw new Error(`redis-server on ${host}:${port} did not answer PING within ${START_DEADLINE_MS} ms:\n${output}`)
 }
 
 /** One raw RESP PING over TCP: true when the reply is +PONG. */
-async function answersPing(port: number): Promise<boolean> {
+async function answersPing(host: string, port: number): Promise<boolean> {
   const { promise, resolve } = Promise.withResolvers<boolean>()
   const timer = setTimeout(() => resolve(false), 500)
   try {
     const socket = await Bun.connect({
-      hostname: '127.0.0.1',
+      hostname: host,
       port,
       socket: {
         data: (_, data) => resolve(data.toString().startsWith('+PONG')),
