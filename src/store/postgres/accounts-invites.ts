@@ -1,9 +1,8 @@
 import type { SQL } from 'bun'
-import type { InviteRecord, Store } from '../store'
+import type { InviteRecord } from '../store'
 import { bounded, num, type Database } from './database'
 import type { Row } from './accounts-rows'
-
-export type InviteStore = Pick<Store, 'createInvite' | 'findLiveInvite' | 'liveInvites' | 'deleteInvite'>
+import type { InviteStore } from '../parts'
 
 /** What registration writes through, inside its own transaction. */
 export interface InviteWriter {

@@ -1,11 +1,9 @@
 import type { SQL } from 'bun'
-import type { Store } from '../store'
 import type { Database } from './database'
 import { userColumns, userOrNull } from './accounts-rows'
 import type { RevocationWriter } from './accounts-revocations'
 import type { SessionWriter } from './accounts-sessions'
-
-export type ResetStore = Pick<Store, 'createPasswordReset' | 'passwordResetLive' | 'resetPassword'>
+import type { ResetStore } from '../parts'
 
 /** What the user part writes through: a deactivation or a new password voids pending links. */
 export interface ResetWriter {

@@ -1,13 +1,9 @@
 import type { SQL } from 'bun'
-import type { SessionKind, SessionRecord, Store, TokenRecord } from '../store'
+import type { SessionKind, SessionRecord, TokenRecord } from '../store'
 import { bounded, num, numOrNull, type Database } from './database'
 import { ids, toUser, userColumns, type Row } from './accounts-rows'
 import type { RevocationWriter } from './accounts-revocations'
-
-export type SessionStore = Pick<
-  Store,
-  'createSession' | 'findSession' | 'extendSession' | 'touchSession' | 'deleteSession' | 'sessionAlive' | 'listTokens' | 'deleteToken'
->
+import type { SessionStore } from '../parts'
 
 export interface NewSession {
   userId: number

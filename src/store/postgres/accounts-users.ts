@@ -1,17 +1,12 @@
 import type { SQL } from 'bun'
-import { InviteUnusableError, type Store, type UserRecord } from '../store'
+import { InviteUnusableError, type UserRecord } from '../store'
 import { bounded, type Database } from './database'
 import { ids, toUser, userColumns, userOrNull } from './accounts-rows'
 import type { InviteWriter } from './accounts-invites'
 import type { ResetWriter } from './accounts-resets'
 import type { RevocationWriter } from './accounts-revocations'
 import type { SessionWriter } from './accounts-sessions'
-
-export type UserStore = Pick<
-  Store,
-  | 'createUser' | 'createBot' | 'findCredentials' | 'getUser' | 'findUserByUsername' | 'searchUsers' | 'listUsers'
-  | 'activeUserIds' | 'updateDisplayName' | 'setRole' | 'setDeactivated' | 'setPassword'
->
+import type { UserStore } from '../parts'
 
 /**
  * Any constant: the advisory lock registrations take while the users table looks empty.

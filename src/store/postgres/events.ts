@@ -1,9 +1,8 @@
 import type { SQL } from 'bun'
-import type { Store, StoredEvent } from '../store'
+import type { StoredEvent } from '../store'
 import { bounded, num, type Database } from './database'
 import { MESSAGE_COLUMNS, toRecord, type Row } from './message-rows'
-
-export type EventStore = Pick<Store, 'eventsAfter' | 'userEventsAfter' | 'roomEventsAfter' | 'maxEventId'>
+import type { EventStore } from '../parts'
 
 /*
  * A range of events is the messages themselves (each its own `message` event) and the change

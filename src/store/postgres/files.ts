@@ -1,9 +1,8 @@
 import type { SQL } from 'bun'
-import { UnattachableFilesError, type AttachmentRecord, type FileRecord, type Store } from '../store'
+import { UnattachableFilesError, type AttachmentRecord, type FileRecord } from '../store'
 import { bounded, num, numOrNull, sqlState, type Database } from './database'
 import type { FileWriter } from './writers'
-
-export type FileStore = Pick<Store, 'createFile' | 'getFile' | 'deleteUnattachedFiles' | 'pendingFileRemovals' | 'fileRemoved' | 'knownStorageKeys'>
+import type { FileStore } from '../parts'
 
 type Row = Record<string, unknown>
 

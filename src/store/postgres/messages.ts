@@ -1,24 +1,12 @@
 import type { SQL } from 'bun'
 import { createGroupCommit } from '../group-commit'
-import type { MessageRecord, MessageType, Store } from '../store'
+import type { MessageRecord, MessageType } from '../store'
 import { bounded, type Database } from './database'
 import { assertStorable, jsonOrNull, MESSAGE_COLUMNS, RETURNING_MESSAGE, recordOrNull, toRecord, toRecords, withReaction, type Row } from './message-rows'
 import { createPostBatch } from './messages-post'
 import { lockRoom, takeIds } from './messages-sequence'
 import type { FileWriter } from './writers'
-
-export type MessageStore = Pick<
-  Store,
-  | 'postMessage'
-  | 'getMessage'
-  | 'editMessage'
-  | 'deleteMessage'
-  | 'setReaction'
-  | 'mentionsOf'
-  | 'findClientMessage'
-  | 'history'
-  | 'markRead'
->
+import type { MessageStore } from '../parts'
 
 /** What the room part writes through, inside its own transaction `tx`: JOIN and LEAVE messages, read markers. */
 export interface MessageWriter {

@@ -1,11 +1,7 @@
-import type { OutgoingCall, Store } from '../store'
+import type { OutgoingCall } from '../store'
 import { toUser, userColumns } from './accounts-rows'
 import { bounded, num, numOrNull, type Database } from './database'
-
-export type OutgoingStore = Pick<
-  Store,
-  'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'recordWebhookDelivery' | 'listBots' | 'serverKey'
->
+import type { OutgoingStore } from '../parts'
 
 type Row = Record<string, unknown>
 

@@ -1,7 +1,6 @@
-import type { PushSubscriptionRecord, Store } from '../store'
+import type { PushSubscriptionRecord } from '../store'
 import { num, type Database } from './database'
-
-export type PushStore = Pick<Store, 'savePushSubscription' | 'deletePushSubscription' | 'getPushSubscription' | 'removePushSubscription'>
+import type { PushStore } from '../parts'
 
 /** Web Push subscriptions: one row per endpoint (a browser's push channel), owned by one user. */
 export function createPushStore(db: Database): PushStore {

@@ -1,27 +1,11 @@
 import type { SQL } from 'bun'
-import type { NotificationLevel, RoomRecord, RoomSummary, Store, UserRecord } from '../store'
+import type { NotificationLevel, RoomRecord, RoomSummary, UserRecord } from '../store'
 import { toUser, userColumns } from './accounts-rows'
 import { bounded, num, sqlState, type Database } from './database'
 import { assertStorable, MESSAGE_COLUMNS, ROOM_COLUMNS, toRecord, toRoom, type Row } from './message-rows'
 import type { MessageWriter } from './messages'
 import { lockRoom } from './messages-sequence'
-
-export type RoomStore = Pick<
-  Store,
-  | 'createRoom'
-  | 'ensureDirectRoom'
-  | 'getRoomFor'
-  | 'participantsOf'
-  | 'roomIdsOf'
-  | 'roomSummaries'
-  | 'roomSummary'
-  | 'publicRoomsNotJoined'
-  | 'deleteRoom'
-  | 'addParticipant'
-  | 'removeParticipant'
-  | 'setNotificationLevel'
-  | 'participantUsernames'
->
+import type { RoomStore } from '../parts'
 
 /**
  * A room as one user sees it in the list, in one statement (one snapshot): counts from the

@@ -1,8 +1,6 @@
-import type { Store } from '../store'
 import { bounded, type Database } from './database'
 import { messageColumns, toRecords, type Row } from './message-rows'
-
-export type SearchStore = Pick<Store, 'searchMessages' | 'indexSearchBacklog'>
+import type { SearchStore } from '../parts'
 
 /**
  * Search over the generated tsvector of schema/search.ts.

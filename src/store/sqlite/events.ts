@@ -1,9 +1,8 @@
 import type { Database } from 'bun:sqlite'
-import type { Store, StoredEvent } from '../store'
+import type { StoredEvent } from '../store'
 import { bounded, returning, statement } from './database'
 import { MESSAGE, toRecord, type MessageRow } from './message-rows'
-
-export type EventStore = Pick<Store, 'eventsAfter' | 'userEventsAfter' | 'roomEventsAfter' | 'maxEventId'>
+import type { EventStore } from '../parts'
 
 /** Appends change events, inside the caller's write transaction. */
 export interface EventWriter {

@@ -1,8 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import { UnattachableFilesError, type AttachmentRecord, type FileRecord, type Store } from '../store'
+import { UnattachableFilesError, type AttachmentRecord, type FileRecord } from '../store'
 import { bounded, retryBusy, returning, statement } from './database'
-
-export type FileStore = Pick<Store, 'createFile' | 'getFile' | 'deleteUnattachedFiles' | 'pendingFileRemovals' | 'fileRemoved' | 'knownStorageKeys'>
+import type { FileStore } from '../parts'
 
 /** What the message part writes through, inside its post transaction. */
 export interface FileWriter {

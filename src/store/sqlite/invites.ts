@@ -1,8 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import type { InviteRecord, Store } from '../store'
+import type { InviteRecord } from '../store'
 import { bounded, retryBusy, returning, statement } from './database'
-
-export type InviteStore = Pick<Store, 'createInvite' | 'findLiveInvite' | 'liveInvites' | 'deleteInvite'>
+import type { InviteStore } from '../parts'
 
 /** What registration writes through, inside its own transaction. */
 export interface InviteWriter {

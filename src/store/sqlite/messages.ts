@@ -5,19 +5,7 @@ import { bounded, retryBusy, returning, statement } from './database'
 import type { EventWriter } from './events'
 import type { FileWriter } from './files'
 import { jsonOrNull, MESSAGE, MESSAGE_RETURNING, toRecord, toRecords, withReaction, type MessageRow } from './message-rows'
-
-export type MessageStore = Pick<
-  Store,
-  | 'postMessage'
-  | 'getMessage'
-  | 'editMessage'
-  | 'deleteMessage'
-  | 'setReaction'
-  | 'mentionsOf'
-  | 'findClientMessage'
-  | 'history'
-  | 'markRead'
->
+import type { MessageStore } from '../parts'
 
 /** What the other parts write through: the JOIN and LEAVE messages of membership changes. */
 export interface MessageWriter {

@@ -1,11 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import type { OutgoingCall, Store, UserRecord } from '../store'
+import type { OutgoingCall, UserRecord } from '../store'
 import { bounded, retryBusy, statement, USER } from './database'
-
-export type OutgoingStore = Pick<
-  Store,
-  'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'recordWebhookDelivery' | 'listBots' | 'serverKey'
->
+import type { OutgoingStore } from '../parts'
 
 const CALL = `id, kind, target_id AS targetId, message_id AS messageId, room_id AS roomId, created_at AS createdAt, attempts`
 

@@ -1,8 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import type { PushSubscriptionRecord, Store } from '../store'
+import type { PushSubscriptionRecord } from '../store'
 import { retryBusy, statement } from './database'
-
-export type PushStore = Pick<Store, 'savePushSubscription' | 'deletePushSubscription' | 'getPushSubscription' | 'removePushSubscription'>
+import type { PushStore } from '../parts'
 
 /** Web Push subscriptions: one row per endpoint (a browser's push channel), owned by one user. */
 export function createPushStore(db: Database): PushStore {

@@ -1,10 +1,9 @@
 import type { Database } from 'bun:sqlite'
-import type { Store, UserRecord } from '../store'
+import type { UserRecord } from '../store'
 import { retryBusy, returning, statement, USER } from './database'
 import type { RevocationWriter } from './revocations'
 import type { SessionWriter } from './sessions'
-
-export type ResetStore = Pick<Store, 'createPasswordReset' | 'passwordResetLive' | 'resetPassword'>
+import type { ResetStore } from '../parts'
 
 /** What the user part writes through: a deactivation or a new password voids pending links. */
 export interface ResetWriter {

@@ -1,8 +1,6 @@
 import type { Database } from 'bun:sqlite'
-import type { Store } from '../store'
 import { statement } from './database'
-
-export type RevocationStore = Pick<Store, 'revocationsAfter' | 'lastRevocationId'>
+import type { RevocationStore } from '../parts'
 
 /**
  * How long a revocation is kept. Readers poll every second from the newest id they saw, so

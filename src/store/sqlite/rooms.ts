@@ -1,25 +1,9 @@
 import type { Database } from 'bun:sqlite'
-import type { RoomRecord, RoomSummary, Store, UserRecord } from '../store'
+import type { RoomRecord, RoomSummary, UserRecord } from '../store'
 import { bounded, retryBusy, returning, ROOM, statement, USER } from './database'
 import { MESSAGE, toRecord, type MessageRow } from './message-rows'
 import type { MessageWriter } from './messages'
-
-export type RoomStore = Pick<
-  Store,
-  | 'createRoom'
-  | 'ensureDirectRoom'
-  | 'getRoomFor'
-  | 'participantsOf'
-  | 'roomIdsOf'
-  | 'roomSummaries'
-  | 'roomSummary'
-  | 'publicRoomsNotJoined'
-  | 'deleteRoom'
-  | 'addParticipant'
-  | 'removeParticipant'
-  | 'setNotificationLevel'
-  | 'participantUsernames'
->
+import type { RoomStore } from '../parts'
 
 type SummaryRow = Omit<RoomSummary, 'lastMessage'> & { lastMessageId: number | null }
 

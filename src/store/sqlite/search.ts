@@ -1,9 +1,7 @@
 import type { Database } from 'bun:sqlite'
-import type { Store } from '../store'
 import { bounded, retryBusy, statement } from './database'
 import { MESSAGE, toRecords, type MessageRow } from './message-rows'
-
-export type SearchStore = Pick<Store, 'searchMessages' | 'indexSearchBacklog'>
+import type { SearchStore } from '../parts'
 
 /** The index's tokenizer (migration 5): a query is cut into words exactly as messages are. */
 const TOKENIZER = `unicode61 remove_diacritics 2`

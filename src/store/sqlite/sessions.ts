@@ -1,12 +1,8 @@
 import type { Database } from 'bun:sqlite'
-import type { SessionKind, SessionRecord, Store, TokenRecord, UserRecord } from '../store'
+import type { SessionKind, SessionRecord, TokenRecord, UserRecord } from '../store'
 import { bounded, retryBusy, returning, statement, USER } from './database'
 import type { RevocationWriter } from './revocations'
-
-export type SessionStore = Pick<
-  Store,
-  'createSession' | 'findSession' | 'extendSession' | 'touchSession' | 'deleteSession' | 'sessionAlive' | 'listTokens' | 'deleteToken'
->
+import type { SessionStore } from '../parts'
 
 export interface NewSession {
   userId: number

@@ -1,16 +1,11 @@
 import type { Database } from 'bun:sqlite'
-import { InviteUnusableError, type Store, type UserRecord } from '../store'
+import { InviteUnusableError, type UserRecord } from '../store'
 import { bounded, retryBusy, returning, statement, USER } from './database'
 import type { InviteWriter } from './invites'
 import type { ResetWriter } from './resets'
 import type { RevocationWriter } from './revocations'
 import type { SessionWriter } from './sessions'
-
-export type UserStore = Pick<
-  Store,
-  | 'createUser' | 'createBot' | 'findCredentials' | 'getUser' | 'findUserByUsername' | 'searchUsers' | 'listUsers'
-  | 'activeUserIds' | 'updateDisplayName' | 'setRole' | 'setDeactivated' | 'setPassword'
->
+import type { UserStore } from '../parts'
 
 const RETURNING_USER = `RETURNING id, username, display_name AS displayName, created_at AS createdAt, role, deactivated_at AS deactivatedAt`
 /** Other active admins than ?1: a demotion or deactivation of ?1 keeps at least one. */
