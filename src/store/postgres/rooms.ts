@@ -6,6 +6,9 @@ import { assertStorable, MESSAGE_COLUMNS, ROOM_COLUMNS, toRecord, toRoom, type R
 import type { MessageWriter } from './messages'
 import { lockRoom } from './messages-sequence'
 import type { RoomStore } from '../parts'
+import { createGroupCommit, type Outcome } from '../group-commit'
+
+type RoomFor = RoomRecord & { member: boolean }
 
 /**
  * A room as one user sees it in the list, in one statement (one snapshot): counts from the
@@ -36,6 +39,22 @@ const activity = (s: RoomSummary) => s.lastMessage?.createdAt ?? s.createdAt
 
 export function createRoomStore(db: Database, messages: MessageWriter): RoomStore {
   const R = (sql: SQL) => sql.unsafe(ROOM_COLUMNS)
+  // The access check of every room route, asked by every request: the checks asked during one
+  // turn of the event loop are read by one query (a burst of posts pays one round trip and one
+  // wake of a backend, not one each), through the group commit's batching of calls.
+  const roomsFor = createGroupCommit(async (keys: { roomId: number; userId: number }[]): Promise<Outcome<RoomFor | null>[]> => {
+    const rows: Row[] = await db.run(
+      (sql) => sql`
+        SELECT k.ord, ${R(sql)}, EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = k.user_id) AS member
+        FROM unnest(${keys.map((k) => k.roomId)}::int8[], ${keys.map((k) => k.userId)}::int8[]) WITH ORDINALITY AS k (room_id, user_id, ord)
+        JOIN rooms r ON r.id = k.room_id`,
+    )
+    const found = new Map(rows.map((row) => [num(row.ord) - 1, row]))
+    return keys.map((_, i) => {
+      const row = found.get(i)
+      return { ok: row ? { ...toRoom(row), member: row.member === true } : null }
+    })
+  })
   const displayName = (sql: SQL, userId: number) => sql`(SELECT display_name FROM users WHERE id = ${userId}::int8)`
 
   /**
@@ -110,14 +129,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
       })
     },
 
-    async getRoomFor(roomId, userId) {
-      const [row] = await db.run(
-        (sql) => sql`
-          SELECT ${R(sql)}, EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = ${userId}::int8) AS member
-          FROM rooms r WHERE r.id = ${roomId}::int8`,
-      )
-      return row ? { ...toRoom(row), member: row.member === true } : null
-    },
+    getRoomFor: (roomId, userId) => roomsFor({ roomId, userId }),
 
     async participantsOf(roomIds) {
       const result = new Map<number, UserRecord[]>(roomIds.map((id) => [id, []]))
