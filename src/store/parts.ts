@@ -52,3 +52,6 @@ export type OutgoingStore = Pick<
   'claimOutgoing' | 'finishOutgoing' | 'retryOutgoing' | 'outgoingBacklog' | 'webhookOf' | 'recordWebhookDelivery' | 'listBots' | 'serverKey'
 >
 export type PushStore = Pick<Store, 'savePushSubscription' | 'deletePushSubscription' | 'getPushSubscription' | 'removePushSubscription'>
+
+/** A session or access token to store (createSession's input), as the parts write it for one another. */
+export type NewSession = Parameters<Store['createSession']>[0]

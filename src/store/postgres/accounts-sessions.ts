@@ -3,16 +3,7 @@ import type { SessionKind, SessionRecord, TokenRecord } from '../store'
 import { bounded, num, numOrNull, type Database } from './database'
 import { ids, toUser, userColumns, type Row } from './accounts-rows'
 import type { RevocationWriter } from './accounts-revocations'
-import type { SessionStore } from '../parts'
-
-export interface NewSession {
-  userId: number
-  tokenHash: Uint8Array
-  now: number
-  expiresAt: number | null
-  kind?: SessionKind
-  name?: string
-}
+import type { NewSession, SessionStore } from '../parts'
 
 /** What the other account parts write through, inside their own transactions. */
 export interface SessionWriter {

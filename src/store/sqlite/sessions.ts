@@ -2,16 +2,7 @@ import type { Database } from 'bun:sqlite'
 import type { SessionKind, SessionRecord, TokenRecord, UserRecord } from '../store'
 import { bounded, retryBusy, returning, statement, USER } from './database'
 import type { RevocationWriter } from './revocations'
-import type { SessionStore } from '../parts'
-
-export interface NewSession {
-  userId: number
-  tokenHash: Uint8Array
-  now: number
-  expiresAt: number | null
-  kind?: SessionKind
-  name?: string
-}
+import type { NewSession, SessionStore } from '../parts'
 
 /** What the other account parts write through, inside their own transactions. */
 export interface SessionWriter {
