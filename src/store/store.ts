@@ -65,6 +65,16 @@ export interface AttachmentRecord {
   height: number | null
 }
 
+/** The part of a file a message carries (its JSON copy), in both stores. */
+export const attachmentOf = (f: AttachmentRecord): AttachmentRecord => ({
+  id: f.id,
+  name: f.name,
+  contentType: f.contentType,
+  size: f.size,
+  width: f.width,
+  height: f.height,
+})
+
 /** An upload: its room, who sent it, the message it belongs to once posted, its disk name. */
 export interface FileRecord extends AttachmentRecord {
   roomId: number

@@ -1,5 +1,5 @@
 import type { SQL } from 'bun'
-import { UnattachableFilesError, type AttachmentRecord, type FileRecord } from '../store'
+import { attachmentOf, UnattachableFilesError, type FileRecord } from '../store'
 import { bounded, num, numOrNull, sqlState, type Database } from './database'
 import type { FileWriter } from './writers'
 import type { FileStore } from '../parts'
@@ -22,16 +22,6 @@ const toFile = (row: Row): FileRecord => ({
   height: numOrNull(row.height),
   storageKey: row.storageKey as string,
   createdAt: num(row.createdAt),
-})
-
-/** The part of a file a message carries (its JSON copy). */
-const attachmentOf = (f: FileRecord): AttachmentRecord => ({
-  id: f.id,
-  name: f.name,
-  contentType: f.contentType,
-  size: f.size,
-  width: f.width,
-  height: f.height,
 })
 
 /** Storage keys as text[]; anything else a caller passed never reaches a query. */

@@ -1,5 +1,5 @@
 import type { Database } from 'bun:sqlite'
-import { UnattachableFilesError, type AttachmentRecord, type FileRecord } from '../store'
+import { attachmentOf, UnattachableFilesError, type AttachmentRecord, type FileRecord } from '../store'
 import { bounded, retryBusy, returning, statement } from './database'
 import type { FileStore } from '../parts'
 
@@ -16,16 +16,6 @@ export interface FileWriter {
 
 const FILE = `id, room_id AS roomId, uploader_id AS uploaderId, message_id AS messageId, name,
   content_type AS contentType, size, width, height, storage_key AS storageKey, created_at AS createdAt`
-
-/** The part of a file a message carries (its JSON copy). */
-const attachmentOf = (f: AttachmentRecord): AttachmentRecord => ({
-  id: f.id,
-  name: f.name,
-  contentType: f.contentType,
-  size: f.size,
-  width: f.width,
-  height: f.height,
-})
 
 export function createFileStore(db: Database): FileStore & { writer: FileWriter } {
   const q = <T>(sql: string) => statement<T>(db, sql)
