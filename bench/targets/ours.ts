@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { buildIfStale } from '../build'
 import { requestJson } from '../http'
 import { openDatabase, createSqliteStore } from '../../src/store/sqlite'
-import { SEED_CACHE_KIB, seededContent, seededRoom, seededTime, type Identity, type Target } from './target'
+import { SEED_CACHE_KIB, seededContent, seededRoom, seededTime, storeHistory, type Identity, type Target } from './target'
 
 const ROOT = join(import.meta.dir, '..', '..')
 const BINARY = join(ROOT, 'dist', 'chat-server')
@@ -106,12 +106,6 @@ export const ours: Target = {
 
   async openHistory(path) {
     const store = createSqliteStore(path)
-    return {
-      newest: (roomId, limit) => store.history({ roomId, limit }),
-      before: (roomId, id, limit) => store.history({ roomId, beforeId: id, limit }),
-      after: (roomId, id, limit) => store.history({ roomId, afterId: id, limit }),
-      rooms: userId => store.roomSummaries(userId),
-      close: () => store.close(),
-    }
+    return storeHistory(store)
   },
 }

@@ -5,7 +5,7 @@
  */
 import { ours } from './ours'
 import { seedPostgresHistory } from './postgres-seed'
-import type { Target } from './target'
+import { storeHistory, type Target } from './target'
 
 const RUN = `${process.pid.toString(36)}${Date.now().toString(36)}`
 
@@ -21,12 +21,6 @@ export const postgres: Target = {
     // Loaded only here, as deps.ts loads it: a SQLite-only run never touches it.
     const { createPostgresStore } = await import('../../src/store/postgres')
     const store = await createPostgresStore({ url })
-    return {
-      newest: (roomId, limit) => store.history({ roomId, limit }),
-      before: (roomId, id, limit) => store.history({ roomId, beforeId: id, limit }),
-      after: (roomId, id, limit) => store.history({ roomId, afterId: id, limit }),
-      rooms: userId => store.roomSummaries(userId),
-      close: () => store.close(),
-    }
+    return storeHistory(store)
   },
 }

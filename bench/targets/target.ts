@@ -1,4 +1,5 @@
 import type { Scenario } from '../plan'
+import type { Store } from '../../src/store/store'
 
 /**
  * A server the bench measures. The load generator speaks one dialect to every target (the
@@ -28,6 +29,15 @@ export interface HistoryQueries {
   rooms(userId: number): Promise<unknown>
   close(): void | Promise<void>
 }
+
+/** The in-process history queries, read from a store of either kind. */
+export const storeHistory = (store: Store): HistoryQueries => ({
+  newest: (roomId, limit) => store.history({ roomId, limit }),
+  before: (roomId, id, limit) => store.history({ roomId, beforeId: id, limit }),
+  after: (roomId, id, limit) => store.history({ roomId, afterId: id, limit }),
+  rooms: (userId) => store.roomSummaries(userId),
+  close: () => store.close(),
+})
 
 /** Where a target's server keeps its data: a SQLite file, or a PostgreSQL database of its own. */
 export type StoreName = 'sqlite' | 'postgres'
