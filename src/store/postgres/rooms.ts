@@ -2,7 +2,7 @@ import type { SQL } from 'bun'
 import type { NotificationLevel, RoomRecord, RoomSummary, UserRecord } from '../store'
 import { toUser, userColumns } from './accounts-rows'
 import { bounded, num, sqlState, type Database } from './database'
-import { assertStorable, MESSAGE_COLUMNS, ROOM_COLUMNS, toRecord, toRoom, type Row } from './message-rows'
+import { assertStorable, MESSAGE_COLUMNS, ROOM_COLUMNS, roomColumns, toRecord, toRoom, type Row } from './message-rows'
 import type { MessageWriter } from './messages'
 import { lockRoom } from './messages-sequence'
 import type { RoomStore } from '../parts'
@@ -38,14 +38,13 @@ const toSummary = (row: Row): RoomSummary => ({
 const activity = (s: RoomSummary) => s.lastMessage?.createdAt ?? s.createdAt
 
 export function createRoomStore(db: Database, messages: MessageWriter): RoomStore {
-  const R = (sql: SQL) => sql.unsafe(ROOM_COLUMNS)
   // The access check of every room route, asked by every request: the checks asked during one
   // turn of the event loop are read by one query (a burst of posts pays one round trip and one
   // wake of a backend, not one each), through the group commit's batching of calls.
   const roomsFor = createGroupCommit(async (keys: { roomId: number; userId: number }[]): Promise<Outcome<RoomFor | null>[]> => {
     const rows: Row[] = await db.run(
       (sql) => sql`
-        SELECT k.ord, ${R(sql)}, EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = k.user_id) AS member
+        SELECT k.ord, ${roomColumns(sql)}, EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = k.user_id) AS member
         FROM unnest(${keys.map((k) => k.roomId)}::int8[], ${keys.map((k) => k.userId)}::int8[]) WITH ORDINALITY AS k (room_id, user_id, ord)
         JOIN rooms r ON r.id = k.room_id`,
     )
@@ -94,7 +93,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
             VALUES (${name}::text, 'group', ${visibility}::text, ${ownerId}::int8, ${now}::int8) RETURNING *
           ),
           p AS (INSERT INTO participants (room_id, user_id, joined_at) SELECT r.id, u.id, ${now}::int8 FROM r, unnest(${userIds}::int8[]) AS u(id))
-          SELECT ${R(sql)} FROM r`,
+          SELECT ${roomColumns(sql)} FROM r`,
       )
       return toRoom(row)
     },
@@ -116,9 +115,9 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
             ON CONFLICT (direct_key) DO NOTHING RETURNING *
           ),
           p AS (INSERT INTO participants (room_id, user_id, joined_at) SELECT r.id, u.id, ${now}::int8 FROM r, unnest(${[low, high]}::int8[]) AS u(id))
-          SELECT ${R(tx)} FROM r`
+          SELECT ${roomColumns(tx)} FROM r`
         if (created) return { room: toRoom(created), created: true, rejoined: [] }
-        const [existing] = await tx`SELECT ${R(tx)} FROM rooms r WHERE r.direct_key = ${key}::text FOR KEY SHARE`
+        const [existing] = await tx`SELECT ${roomColumns(tx)} FROM rooms r WHERE r.direct_key = ${key}::text FOR KEY SHARE`
         // Re-adds a participant who had left, as a join: the pair always has its one room.
         const rejoined = []
         for (const userId of [low, high]) {
@@ -165,7 +164,7 @@ export function createRoomStore(db: Database, messages: MessageWriter): RoomStor
     async publicRoomsNotJoined(userId, limit) {
       const rows: Row[] = await db.run(
         (sql) => sql`
-          SELECT ${R(sql)} FROM rooms r WHERE r.visibility = 'public'
+          SELECT ${roomColumns(sql)} FROM rooms r WHERE r.visibility = 'public'
           AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.room_id = r.id AND p.user_id = ${userId}::int8)
           ORDER BY r.id DESC LIMIT ${bounded(limit)}`,
       )
